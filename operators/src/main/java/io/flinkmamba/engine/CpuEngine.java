@@ -1,0 +1,359 @@
+package io.flinkmamba.engine;
+
+import io.flinkmamba.model.LayerWeights;
+import io.flinkmamba.model.MambaConfig;
+import io.flinkmamba.model.MambaConfig.LayerType;
+import io.flinkmamba.model.MambaModel;
+import io.flinkmamba.state.StateLayout;
+
+import java.util.Arrays;
+
+/**
+ * The whole recurrent Mamba model on the CPU, in float32, readable in one place.
+ *
+ * <p>Rows are processed together through every projection (one matrix product per projection per layer),
+ * and one at a time through the conv and SSM updates, each against its own state. The same code runs
+ * two ways:
+ * <ul>
+ *   <li>{@link #step}: row b is a key with its own state (state stride = floatsPerKey);</li>
+ *   <li>{@link #forward}: row t is position t of one key's sequence, all rows on one state (stride 0),
+ *       processed layer by layer over the whole sequence, as the reference's full forward does.</li>
+ * </ul>
+ * Per layer, in the reference's order: residual add, norm, in_proj, causal conv + SiLU, the selective
+ * state update, gating (Mamba-2: gated RMSNorm), out_proj; after the last layer the residual add, the
+ * final norm and the LM head. Residuals are float32.
+ */
+public final class CpuEngine implements MambaEngine {
+    private final MambaModel model;
+    private final MambaConfig c;
+    private final StateLayout layout;
+    private final Layer[] layers;
+    private final CpuMath.PackedWeight lmHead;
+    private Scratch scratch;
+
+    /** A layer's weights, with the projections packed for {@link CpuMath#matmul} and A precomputed. */
+    private static final class Layer {
+        final LayerWeights w;
+        final CpuMath.PackedWeight inProj;
+        final CpuMath.PackedWeight xProj;
+        final CpuMath.PackedWeight dtProj;
+        final CpuMath.PackedWeight outProj;
+        final float[] a;
+
+        Layer(MambaConfig c, LayerWeights w) {
+            this.w = w;
+            this.inProj = new CpuMath.PackedWeight(w.inProj(), c.inProjSize(), c.dModel());
+            this.outProj = new CpuMath.PackedWeight(w.outProj(), c.dModel(), c.dInner());
+            this.xProj = w.xProj() == null ? null : new CpuMath.PackedWeight(w.xProj(), c.xProjSize(), c.dInner());
+            this.dtProj = w.dtProj() == null ? null : new CpuMath.PackedWeight(w.dtProj(), c.dInner(), c.dtRank());
+            this.a = new float[w.aLog().length];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) -Math.exp(w.aLog()[i]);
+            }
+        }
+    }
+
+    /** Activations for up to {@code rows} rows, grown on demand. */
+    private final class Scratch {
+        final int rows;
+        final float[] residual;
+        final float[] normed;
+        final float[] inProj;
+        final float[] convOut;
+        final float[] xProj;
+        final float[] dt;
+        final float[] y;
+        final float[] mixerOut;
+        final float[] decay;
+
+        Scratch(int rows) {
+            this.rows = rows;
+            int d = c.dModel();
+            residual = new float[rows * d];
+            normed = new float[rows * d];
+            inProj = new float[rows * c.inProjSize()];
+            convOut = new float[rows * c.convChannels()];
+            xProj = c.layer() == LayerType.MAMBA1 ? new float[rows * c.xProjSize()] : null;
+            dt = c.layer() == LayerType.MAMBA1 ? new float[rows * c.dInner()] : null;
+            y = new float[rows * c.dInner()];
+            mixerOut = new float[rows * d];
+            decay = new float[c.dInner() * c.dState()];
+        }
+    }
+
+    public CpuEngine(MambaModel model) {
+        this.model = model;
+        this.c = model.config();
+        this.layout = c.stateLayout();
+        this.layers = new Layer[c.nLayer()];
+        for (int i = 0; i < layers.length; i++) {
+            layers[i] = new Layer(c, model.layers().get(i));
+        }
+        this.lmHead = c.hasLmHead() ? new CpuMath.PackedWeight(model.lmHead(), c.vocabSize(), c.dModel()) : null;
+        this.scratch = new Scratch(0);
+    }
+
+    @Override
+    public MambaModel model() {
+        return model;
+    }
+
+    @Override
+    public StateLayout stateLayout() {
+        return layout;
+    }
+
+    @Override
+    public void step(StepBatch batch) {
+        run(batch.size(), batch.input() == StepBatch.Input.TOKENS ? batch.tokens() : null, batch.features(),
+                batch.states(), 0, layout.floatsPerKey(), batch.hidden(), batch.logits());
+    }
+
+    /**
+     * Runs one key's whole sequence of {@code length} events through the model layer by layer, starting
+     * from {@code state} (updated in place to the state after the last event). Equal to stepping the key
+     * event by event.
+     *
+     * @param tokens   token ids, or null when {@code features} holds length x d_model floats
+     * @param hidden   receives length x d_model backbone outputs
+     * @param logits   receives length x vocab logits, or null
+     */
+    public void forward(int length, int[] tokens, float[] features, float[] state, float[] hidden, float[] logits) {
+        run(length, tokens, features, state, 0, 0, hidden, logits);
+    }
+
+    @Override
+    public void close() {
+        scratch = new Scratch(0);
+    }
+
+    private void run(int rows, int[] tokens, float[] features, float[] states, int stateBase, int stateStride,
+                     float[] hidden, float[] logits) {
+        if (rows == 0) {
+            return;
+        }
+        if (scratch.rows < rows) {
+            scratch = new Scratch(rows);
+        }
+        Scratch s = scratch;
+        int d = c.dModel();
+        embed(rows, tokens, features, s.residual);
+        for (int l = 0; l < layers.length; l++) {
+            Layer layer = layers[l];
+            if (l > 0) {
+                addInPlace(s.residual, s.mixerOut, rows * d);
+            }
+            norm(rows, s.residual, layer.w.norm(), layer.w.normBias(), s.normed);
+            CpuMath.matmul(s.normed, 0, d, rows, layer.inProj, layer.w.inProjBias(), s.inProj, 0, c.inProjSize());
+            if (c.layer() == LayerType.MAMBA1) {
+                mamba1(rows, layer, l, states, stateBase, stateStride, s);
+            } else {
+                mamba2(rows, layer, l, states, stateBase, stateStride, s);
+            }
+            CpuMath.matmul(s.y, 0, c.dInner(), rows, layer.outProj, layer.w.outProjBias(), s.mixerOut, 0, d);
+        }
+        addInPlace(s.residual, s.mixerOut, rows * d);
+        norm(rows, s.residual, model.normF(), model.normFBias(), hidden);
+        if (logits != null) {
+            CpuMath.matmul(hidden, 0, d, rows, lmHead, null, logits, 0, c.vocabSize());
+        }
+    }
+
+    private void embed(int rows, int[] tokens, float[] features, float[] out) {
+        int d = c.dModel();
+        if (tokens == null) {
+            System.arraycopy(features, 0, out, 0, rows * d);
+            return;
+        }
+        for (int r = 0; r < rows; r++) {
+            if (tokens[r] < 0 || tokens[r] >= c.vocabSize()) {
+                throw new IllegalArgumentException("token id " + tokens[r] + " at row " + r
+                        + " is outside the vocabulary 0.." + (c.vocabSize() - 1));
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(model.embedding(), tokens[r] * d, out, r * d, d);
+        }
+    }
+
+    /** Mamba-1 mixer after in_proj: conv, x_proj, dt_proj, selective state update, SiLU(z) gate. */
+    private void mamba1(int rows, Layer layer, int l, float[] states, int stateBase, int stateStride, Scratch s) {
+        int di = c.dInner();
+        int ds = c.dState();
+        int inSize = c.inProjSize();
+        int xps = c.xProjSize();
+        for (int r = 0; r < rows; r++) {
+            int state = stateBase + r * stateStride;
+            conv(layer.w, s.inProj, r * inSize, states, state + layout.convOffset(l), s.convOut, r * di);
+        }
+        CpuMath.matmul(s.convOut, 0, di, rows, layer.xProj, null, s.xProj, 0, xps);
+        CpuMath.matmul(s.xProj, 0, xps, rows, layer.dtProj, null, s.dt, 0, di);
+        float[] a = layer.a;
+        float[] dtBias = layer.w.dtBias();
+        float[] skip = layer.w.d();
+        float[] decay = s.decay;
+        for (int r = 0; r < rows; r++) {
+            int ssm = stateBase + r * stateStride + layout.ssmOffset(l);
+            int xo = r * di;
+            int bo = r * xps + c.dtRank();
+            int co = bo + ds;
+            int zo = r * inSize + di;
+            // Simple passes (dt, then every decay factor, then the update) keep each loop small enough
+            // for C2 to inline and schedule well: the exp dominates this layer's time.
+            for (int ch = 0; ch < di; ch++) {
+                s.dt[xo + ch] = CpuMath.softplus(s.dt[xo + ch] + dtBias[ch]);
+            }
+            for (int ch = 0; ch < di; ch++) {
+                CpuMath.expScaled(s.dt[xo + ch], a, ch * ds, decay, ch * ds, ds);
+            }
+            for (int ch = 0; ch < di; ch++) {
+                float x = s.convOut[xo + ch];
+                float y = selectiveUpdate(states, ssm + ch * ds, decay, ch * ds, s.xProj, bo, co, s.dt[xo + ch], x, ds);
+                s.y[xo + ch] = (y + skip[ch] * x) * CpuMath.silu(s.inProj[zo + ch]);
+            }
+        }
+    }
+
+    /** Mamba-2 mixer after in_proj: conv over xBC, per-head state update, gated RMSNorm (or SiLU gate). */
+    private void mamba2(int rows, Layer layer, int l, float[] states, int stateBase, int stateStride, Scratch s) {
+        int di = c.dInner();
+        int ds = c.dState();
+        int hd = c.headDim();
+        int nh = c.nHeads();
+        int inSize = c.inProjSize();
+        int convCh = c.convChannels();
+        int headsPerGroup = nh / c.nGroups();
+        float[] dtBias = layer.w.dtBias();
+        float[] skip = layer.w.d();
+        for (int r = 0; r < rows; r++) {
+            int state = stateBase + r * stateStride;
+            int xbc = r * convCh;
+            conv(layer.w, s.inProj, r * inSize + di, states, state + layout.convOffset(l), s.convOut, xbc);
+            int ssm = state + layout.ssmOffset(l);
+            int dto = r * inSize + di + convCh;
+            for (int h = 0; h < nh; h++) {
+                float delta = CpuMath.softplus(s.inProj[dto + h] + dtBias[h]);
+                Arrays.fill(s.decay, 0, ds, CpuMath.exp(delta * layer.a[h]));
+                int g = h / headsPerGroup;
+                int bo = xbc + di + g * ds;
+                int co = xbc + di + c.nGroups() * ds + g * ds;
+                for (int p = 0; p < hd; p++) {
+                    int ch = h * hd + p;
+                    float x = s.convOut[xbc + ch];
+                    float y = selectiveUpdate(states, ssm + ch * ds, s.decay, 0, s.convOut, bo, co, delta, x, ds);
+                    s.y[r * di + ch] = y + skip[c.dHasHdim() ? ch : h] * x;
+                }
+            }
+            gate(layer.w.gatedNorm(), s.y, r * di, s.inProj, r * inSize);
+        }
+    }
+
+    /**
+     * One channel's selective state update, h[n] = h[n] * decay[n] + (delta * B[n]) * x, returning
+     * y = sum_n h[n] * C[n] (summed in two interleaved halves, which lets the CPU overlap the additions).
+     */
+    private static float selectiveUpdate(float[] h, int ho, float[] decay, int dOff, float[] bc, int bo, int co,
+                                         float delta, float x, int ds) {
+        float even = 0f;
+        float odd = 0f;
+        int n = 0;
+        for (; n + 1 < ds; n += 2) {
+            float h0 = Math.fma(h[ho + n], decay[dOff + n], delta * bc[bo + n] * x);
+            float h1 = Math.fma(h[ho + n + 1], decay[dOff + n + 1], delta * bc[bo + n + 1] * x);
+            h[ho + n] = h0;
+            h[ho + n + 1] = h1;
+            even = Math.fma(h0, bc[co + n], even);
+            odd = Math.fma(h1, bc[co + n + 1], odd);
+        }
+        if (n < ds) {
+            float h0 = Math.fma(h[ho + n], decay[dOff + n], delta * bc[bo + n] * x);
+            h[ho + n] = h0;
+            even = Math.fma(h0, bc[co + n], even);
+        }
+        return even + odd;
+    }
+
+    /**
+     * Causal depthwise conv of one row: out = SiLU(bias + sum of the window's dConv-1 past inputs and the
+     * new input, each times its tap), then the window shifts by one row and takes the new input.
+     */
+    private void conv(LayerWeights w, float[] in, int inOff, float[] states, int window, float[] out, int outOff) {
+        int ch = c.convChannels();
+        int k = c.dConv();
+        float[] weight = w.conv();
+        float[] bias = w.convBias();
+        for (int i = 0; i < ch; i++) {
+            float acc = bias == null ? 0f : bias[i];
+            int wo = i * k;
+            for (int t = 0; t < k - 1; t++) {
+                acc += weight[wo + t] * states[window + t * ch + i];
+            }
+            acc += weight[wo + k - 1] * in[inOff + i];
+            out[outOff + i] = CpuMath.silu(acc);
+        }
+        System.arraycopy(states, window + ch, states, window, (k - 2) * ch);
+        System.arraycopy(in, inOff, states, window + (k - 2) * ch, ch);
+    }
+
+    /** Mamba-2 output gating: y * SiLU(z), with RMSNorm per group before or after when configured. */
+    private void gate(float[] normWeight, float[] y, int yOff, float[] z, int zOff) {
+        int di = c.dInner();
+        if (normWeight == null) {
+            for (int i = 0; i < di; i++) {
+                y[yOff + i] *= CpuMath.silu(z[zOff + i]);
+            }
+            return;
+        }
+        int groupSize = di / c.nGroups();
+        for (int g = 0; g < c.nGroups(); g++) {
+            int start = yOff + g * groupSize;
+            if (!c.normBeforeGate()) {
+                for (int i = 0; i < groupSize; i++) {
+                    y[start + i] *= CpuMath.silu(z[zOff + g * groupSize + i]);
+                }
+            }
+            double sumSq = 0;
+            for (int i = 0; i < groupSize; i++) {
+                sumSq += (double) y[start + i] * y[start + i];
+            }
+            float rstd = (float) (1.0 / Math.sqrt(sumSq / groupSize + c.normEps()));
+            for (int i = 0; i < groupSize; i++) {
+                int ch = g * groupSize + i;
+                float v = y[start + i] * rstd * normWeight[ch];
+                y[start + i] = c.normBeforeGate() ? v * CpuMath.silu(z[zOff + ch]) : v;
+            }
+        }
+    }
+
+    /** RMSNorm (bias == null) or LayerNorm of each row. */
+    private void norm(int rows, float[] in, float[] weight, float[] bias, float[] out) {
+        int d = c.dModel();
+        for (int r = 0; r < rows; r++) {
+            int o = r * d;
+            double mean = 0;
+            if (bias != null) {
+                for (int i = 0; i < d; i++) {
+                    mean += in[o + i];
+                }
+                mean /= d;
+            }
+            double sumSq = 0;
+            for (int i = 0; i < d; i++) {
+                double v = in[o + i] - mean;
+                sumSq += v * v;
+            }
+            float rstd = (float) (1.0 / Math.sqrt(sumSq / d + c.normEps()));
+            float m = (float) mean;
+            for (int i = 0; i < d; i++) {
+                float v = (in[o + i] - m) * rstd * weight[i];
+                out[o + i] = bias == null ? v : v + bias[i];
+            }
+        }
+    }
+
+    private static void addInPlace(float[] acc, float[] add, int n) {
+        for (int i = 0; i < n; i++) {
+            acc[i] += add[i];
+        }
+    }
+}

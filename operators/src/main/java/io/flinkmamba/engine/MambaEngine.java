@@ -1,0 +1,37 @@
+package io.flinkmamba.engine;
+
+import io.flinkmamba.model.MambaModel;
+import io.flinkmamba.state.StateLayout;
+
+/**
+ * Steps many independent keys by one event each: the one API that the Flink operator calls and that the
+ * CPU and CUDA engines implement. An engine holds prepared weights and scratch space; it is not
+ * thread-safe (one per operator subtask).
+ */
+public interface MambaEngine extends AutoCloseable {
+
+    MambaModel model();
+
+    /** The layout of {@link StepBatch#states()}: one key after another, {@code floatsPerKey} each. */
+    default StateLayout stateLayout() {
+        return model().config().stateLayout();
+    }
+
+    /**
+     * Advances the first {@code batch.size()} keys of the batch by one event each. Row b's input is
+     * {@code tokens()[b]} or {@code features()[b*d_model ..]}; its state at {@code states()[b*floatsPerKey ..]}
+     * is updated in place; its backbone output (after the final norm) goes to {@code hidden()[b*d_model ..]}
+     * and, when the batch has logits, the LM head's output to {@code logits()[b*vocab ..]}.
+     *
+     * @throws IllegalArgumentException for a token id outside the vocabulary (no state is changed)
+     */
+    void step(StepBatch batch);
+
+    /** A batch sized for this engine's model. */
+    default StepBatch newBatch(int capacity, StepBatch.Input input, boolean withLogits) {
+        return new StepBatch(model().config(), capacity, input, withLogits);
+    }
+
+    @Override
+    void close();
+}

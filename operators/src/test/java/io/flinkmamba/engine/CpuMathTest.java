@@ -1,0 +1,78 @@
+package io.flinkmamba.engine;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CpuMathTest {
+
+    @Test
+    void expIsWithinTwoUlpOfTheCorrectlyRoundedValue() {
+        SplittableRandom random = new SplittableRandom(3);
+        for (int i = 0; i < 1_000_000; i++) {
+            float x = (float) (random.nextDouble() * 175 - 87.3);
+            float expected = (float) Math.exp(x);
+            float actual = CpuMath.exp(x);
+            assertTrue(Math.abs(actual - expected) <= 2 * Math.ulp(expected), () -> "exp(" + x + ") = " + actual
+                    + ", expected " + expected);
+        }
+    }
+
+    @Test
+    void expEdges() {
+        assertEquals(1f, CpuMath.exp(0f));
+        assertEquals(0f, CpuMath.exp(-1000f));
+        assertEquals(Float.POSITIVE_INFINITY, CpuMath.exp(1000f));
+        assertTrue(Float.isNaN(CpuMath.exp(Float.NaN)));
+        assertEquals((float) Math.exp(88.7f), CpuMath.exp(88.7f), 2 * Math.ulp((float) Math.exp(88.7f)));
+        assertEquals((float) Math.exp(-87.3f), CpuMath.exp(-87.3f), 2 * Math.ulp((float) Math.exp(-87.3f)));
+    }
+
+    @Test
+    void siluAndSoftplus() {
+        for (float x = -30; x <= 30; x += 0.37f) {
+            double silu = x / (1 + Math.exp(-x));
+            assertEquals(silu, CpuMath.silu(x), 1e-6 * Math.max(1, Math.abs(silu)));
+            double softplus = x > 20 ? x : Math.log1p(Math.exp(x));
+            assertEquals(softplus, CpuMath.softplus(x), 1e-6 * Math.max(1, Math.abs(softplus)));
+        }
+    }
+
+    @Test
+    void matmulEqualsNaiveProductOnOddShapes() {
+        SplittableRandom random = new SplittableRandom(9);
+        int[][] shapes = {{1, 1, 1}, {3, 7, 5}, {17, 33, 1029}, {64, 4, 9}, {5, 130, 513}};
+        for (int[] shape : shapes) {
+            int m = shape[0];
+            int k = shape[1];
+            int n = shape[2];
+            int lda = k + 3;
+            float[] a = randoms(random, m * lda);
+            float[] w = randoms(random, n * k); // PyTorch layout (n, k)
+            float[] bias = randoms(random, n);
+            float[] c = new float[2 + m * (n + 1)];
+            CpuMath.matmul(a, 2, lda, m, new CpuMath.PackedWeight(w, n, k), bias, c, 2, n + 1);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double expected = bias[j];
+                    for (int kk = 0; kk < k; kk++) {
+                        expected += (double) a[2 + i * lda + kk] * w[j * k + kk];
+                    }
+                    assertEquals(expected, c[2 + i * (n + 1) + j], 1e-5 * Math.max(1, Math.abs(expected)),
+                            "c[" + i + "][" + j + "] for " + m + "x" + k + "x" + n);
+                }
+            }
+        }
+    }
+
+    private static float[] randoms(SplittableRandom random, int n) {
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (float) (random.nextDouble() * 2 - 1);
+        }
+        return out;
+    }
+}
