@@ -208,7 +208,7 @@ public final class CpuEngine implements MambaEngine {
             }
             for (int ch = 0; ch < di; ch++) {
                 float x = s.convOut[xo + ch];
-                float y = selectiveUpdate(states, ssm + ch * ds, decay, ch * ds, s.xProj, bo, co, s.dt[xo + ch], x, ds);
+                float y = selectiveUpdate(states, ssm + ch * ds, decay, ch * ds, s.xProj, bo, co, s.dt[xo + ch] * x, ds);
                 s.y[xo + ch] = (y + skip[ch] * x) * CpuMath.silu(s.inProj[zo + ch]);
             }
         }
@@ -240,7 +240,7 @@ public final class CpuEngine implements MambaEngine {
                 for (int p = 0; p < hd; p++) {
                     int ch = h * hd + p;
                     float x = s.convOut[xbc + ch];
-                    float y = selectiveUpdate(states, ssm + ch * ds, s.decay, 0, s.convOut, bo, co, delta, x, ds);
+                    float y = selectiveUpdate(states, ssm + ch * ds, s.decay, 0, s.convOut, bo, co, delta * x, ds);
                     s.y[r * di + ch] = y + skip[c.dHasHdim() ? ch : h] * x;
                 }
             }
@@ -249,28 +249,36 @@ public final class CpuEngine implements MambaEngine {
     }
 
     /**
-     * One channel's selective state update, h[n] = h[n] * decay[n] + (delta * B[n]) * x, returning
-     * y = sum_n h[n] * C[n] (summed in two interleaved halves, which lets the CPU overlap the additions).
+     * One channel's selective state update, h[n] = h[n] * decay[n] + B[n] * (delta * x), returning
+     * y = sum_n h[n] * C[n], summed in four interleaved parts so that the additions overlap.
      */
     private static float selectiveUpdate(float[] h, int ho, float[] decay, int dOff, float[] bc, int bo, int co,
-                                         float delta, float x, int ds) {
-        float even = 0f;
-        float odd = 0f;
+                                         float deltaX, int ds) {
+        float y0 = 0f;
+        float y1 = 0f;
+        float y2 = 0f;
+        float y3 = 0f;
         int n = 0;
-        for (; n + 1 < ds; n += 2) {
-            float h0 = Math.fma(h[ho + n], decay[dOff + n], delta * bc[bo + n] * x);
-            float h1 = Math.fma(h[ho + n + 1], decay[dOff + n + 1], delta * bc[bo + n + 1] * x);
+        for (; n + 3 < ds; n += 4) {
+            float h0 = Math.fma(h[ho + n], decay[dOff + n], bc[bo + n] * deltaX);
+            float h1 = Math.fma(h[ho + n + 1], decay[dOff + n + 1], bc[bo + n + 1] * deltaX);
+            float h2 = Math.fma(h[ho + n + 2], decay[dOff + n + 2], bc[bo + n + 2] * deltaX);
+            float h3 = Math.fma(h[ho + n + 3], decay[dOff + n + 3], bc[bo + n + 3] * deltaX);
             h[ho + n] = h0;
             h[ho + n + 1] = h1;
-            even = Math.fma(h0, bc[co + n], even);
-            odd = Math.fma(h1, bc[co + n + 1], odd);
+            h[ho + n + 2] = h2;
+            h[ho + n + 3] = h3;
+            y0 = Math.fma(h0, bc[co + n], y0);
+            y1 = Math.fma(h1, bc[co + n + 1], y1);
+            y2 = Math.fma(h2, bc[co + n + 2], y2);
+            y3 = Math.fma(h3, bc[co + n + 3], y3);
         }
-        if (n < ds) {
-            float h0 = Math.fma(h[ho + n], decay[dOff + n], delta * bc[bo + n] * x);
+        for (; n < ds; n++) {
+            float h0 = Math.fma(h[ho + n], decay[dOff + n], bc[bo + n] * deltaX);
             h[ho + n] = h0;
-            even = Math.fma(h0, bc[co + n], even);
+            y0 = Math.fma(h0, bc[co + n], y0);
         }
-        return even + odd;
+        return (y0 + y1) + (y2 + y3);
     }
 
     /**

@@ -142,15 +142,25 @@ final class CpuMath {
         return x / (1f + exp(-x));
     }
 
-    /**
-     * softplus(x) = log(1 + e^x), the identity above 20 as in the reference. Below -15, log(1 + e) = e to
-     * float precision; between, 1 + e in double loses nothing that float keeps.
-     */
+    /** softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^-|x|), the identity above 20 as in the reference. */
     static float softplus(float x) {
-        if (x > 20f) {
-            return x;
-        }
-        float e = exp(x);
-        return x < -15f ? e : (float) Math.log(1.0 + e);
+        return x > 20f ? x : Math.max(x, 0f) + log1p(exp(-Math.abs(x)));
+    }
+
+    /**
+     * log(1 + u) for u in [0, 1]: 2 atanh(s) with s = u / (2 + u) in [0, 1/3], a series that needs no
+     * cancellation-prone 1 + u and converges to float precision within eight terms.
+     */
+    static float log1p(float u) {
+        float s = u / (2f + u);
+        float z = s * s;
+        float p = 1f / 15;
+        p = Math.fma(p, z, 1f / 13);
+        p = Math.fma(p, z, 1f / 11);
+        p = Math.fma(p, z, 1f / 9);
+        p = Math.fma(p, z, 1f / 7);
+        p = Math.fma(p, z, 1f / 5);
+        p = Math.fma(p, z, 1f / 3);
+        return 2f * Math.fma(s * z, p, s);
     }
 }
