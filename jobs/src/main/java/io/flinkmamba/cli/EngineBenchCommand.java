@@ -48,8 +48,8 @@ final class EngineBenchCommand implements Callable<Integer> {
             System.err.println("bench engine: unknown engine '" + engine + "' (available: cpu)");
             return 2;
         }
-        System.out.printf(Locale.ROOT, "engine %s, %.1f s per cell, assumed peak %.1f GFLOP/s (one core)%n",
-                engine, seconds, peakGflops);
+        System.out.printf(Locale.ROOT, "engine %s (%s kernels), %.1f s per cell, assumed peak %.1f GFLOP/s (one core)%n",
+                engine, CpuEngine.simdKernels() ? "Vector API SIMD" : "scalar", seconds, peakGflops);
         for (Cell cell : MODELS) {
             MambaConfig config = RandomModels.config(LayerType.MAMBA1, cell.dModel(), cell.nLayer(), 0, 16);
             try (MambaEngine eng = new CpuEngine(RandomModels.create(config, 42, 0f))) {

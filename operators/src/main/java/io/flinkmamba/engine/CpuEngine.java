@@ -21,31 +21,33 @@ import java.util.Arrays;
  * </ul>
  * Per layer, in the reference's order: residual add, norm, in_proj, causal conv + SiLU, the selective
  * state update, gating (Mamba-2: gated RMSNorm), out_proj; after the last layer the residual add, the
- * final norm and the LM head. Residuals are float32.
+ * final norm and the LM head. Residuals are float32. The hot loops run in {@link CpuKernels}: SIMD through
+ * the JDK's Vector API when the JVM has {@code jdk.incubator.vector}, plain Java otherwise.
  */
 public final class CpuEngine implements MambaEngine {
     private final MambaModel model;
     private final MambaConfig c;
     private final StateLayout layout;
     private final Layer[] layers;
-    private final CpuMath.PackedWeight lmHead;
+    private final PackedWeight lmHead;
+    private final CpuKernels kernels;
     private Scratch scratch;
 
-    /** A layer's weights, with the projections packed for {@link CpuMath#matmul} and A precomputed. */
+    /** A layer's weights, with the projections packed for {@link CpuKernels#matmul} and A precomputed. */
     private static final class Layer {
         final LayerWeights w;
-        final CpuMath.PackedWeight inProj;
-        final CpuMath.PackedWeight xProj;
-        final CpuMath.PackedWeight dtProj;
-        final CpuMath.PackedWeight outProj;
+        final PackedWeight inProj;
+        final PackedWeight xProj;
+        final PackedWeight dtProj;
+        final PackedWeight outProj;
         final float[] a;
 
         Layer(MambaConfig c, LayerWeights w) {
             this.w = w;
-            this.inProj = new CpuMath.PackedWeight(w.inProj(), c.inProjSize(), c.dModel());
-            this.outProj = new CpuMath.PackedWeight(w.outProj(), c.dModel(), c.dInner());
-            this.xProj = w.xProj() == null ? null : new CpuMath.PackedWeight(w.xProj(), c.xProjSize(), c.dInner());
-            this.dtProj = w.dtProj() == null ? null : new CpuMath.PackedWeight(w.dtProj(), c.dInner(), c.dtRank());
+            this.inProj = new PackedWeight(w.inProj(), c.inProjSize(), c.dModel());
+            this.outProj = new PackedWeight(w.outProj(), c.dModel(), c.dInner());
+            this.xProj = w.xProj() == null ? null : new PackedWeight(w.xProj(), c.xProjSize(), c.dInner());
+            this.dtProj = w.dtProj() == null ? null : new PackedWeight(w.dtProj(), c.dInner(), c.dtRank());
             this.a = new float[w.aLog().length];
             for (int i = 0; i < a.length; i++) {
                 a[i] = (float) -Math.exp(w.aLog()[i]);
@@ -65,6 +67,7 @@ public final class CpuEngine implements MambaEngine {
         final float[] y;
         final float[] mixerOut;
         final float[] decay;
+        final float[] deltaX;
 
         Scratch(int rows) {
             this.rows = rows;
@@ -78,10 +81,21 @@ public final class CpuEngine implements MambaEngine {
             y = new float[rows * c.dInner()];
             mixerOut = new float[rows * d];
             decay = new float[c.dInner() * c.dState()];
+            deltaX = new float[c.dInner()];
         }
     }
 
     public CpuEngine(MambaModel model) {
+        this(model, CpuKernels.best());
+    }
+
+    /** Whether this JVM runs the SIMD kernels (started with {@code --add-modules jdk.incubator.vector}). */
+    public static boolean simdKernels() {
+        return CpuKernels.VECTOR_API;
+    }
+
+    CpuEngine(MambaModel model, CpuKernels kernels) {
+        this.kernels = kernels;
         this.model = model;
         this.c = model.config();
         this.layout = c.stateLayout();
@@ -89,7 +103,7 @@ public final class CpuEngine implements MambaEngine {
         for (int i = 0; i < layers.length; i++) {
             layers[i] = new Layer(c, model.layers().get(i));
         }
-        this.lmHead = c.hasLmHead() ? new CpuMath.PackedWeight(model.lmHead(), c.vocabSize(), c.dModel()) : null;
+        this.lmHead = c.hasLmHead() ? new PackedWeight(model.lmHead(), c.vocabSize(), c.dModel()) : null;
         this.scratch = new Scratch(0);
     }
 
@@ -144,18 +158,18 @@ public final class CpuEngine implements MambaEngine {
                 addInPlace(s.residual, s.mixerOut, rows * d);
             }
             norm(rows, s.residual, layer.w.norm(), layer.w.normBias(), s.normed);
-            CpuMath.matmul(s.normed, 0, d, rows, layer.inProj, layer.w.inProjBias(), s.inProj, 0, c.inProjSize());
+            kernels.matmul(s.normed, 0, d, rows, layer.inProj, layer.w.inProjBias(), s.inProj, 0, c.inProjSize());
             if (c.layer() == LayerType.MAMBA1) {
                 mamba1(rows, layer, l, states, stateBase, stateStride, s);
             } else {
                 mamba2(rows, layer, l, states, stateBase, stateStride, s);
             }
-            CpuMath.matmul(s.y, 0, c.dInner(), rows, layer.outProj, layer.w.outProjBias(), s.mixerOut, 0, d);
+            kernels.matmul(s.y, 0, c.dInner(), rows, layer.outProj, layer.w.outProjBias(), s.mixerOut, 0, d);
         }
         addInPlace(s.residual, s.mixerOut, rows * d);
         norm(rows, s.residual, model.normF(), model.normFBias(), hidden);
         if (logits != null) {
-            CpuMath.matmul(hidden, 0, d, rows, lmHead, null, logits, 0, c.vocabSize());
+            kernels.matmul(hidden, 0, d, rows, lmHead, null, logits, 0, c.vocabSize());
         }
     }
 
@@ -186,8 +200,8 @@ public final class CpuEngine implements MambaEngine {
             int state = stateBase + r * stateStride;
             conv(layer.w, s.inProj, r * inSize, states, state + layout.convOffset(l), s.convOut, r * di);
         }
-        CpuMath.matmul(s.convOut, 0, di, rows, layer.xProj, null, s.xProj, 0, xps);
-        CpuMath.matmul(s.xProj, 0, xps, rows, layer.dtProj, null, s.dt, 0, di);
+        kernels.matmul(s.convOut, 0, di, rows, layer.xProj, null, s.xProj, 0, xps);
+        kernels.matmul(s.xProj, 0, xps, rows, layer.dtProj, null, s.dt, 0, di);
         float[] a = layer.a;
         float[] dtBias = layer.w.dtBias();
         float[] skip = layer.w.d();
@@ -198,18 +212,15 @@ public final class CpuEngine implements MambaEngine {
             int bo = r * xps + c.dtRank();
             int co = bo + ds;
             int zo = r * inSize + di;
-            // Simple passes (dt, then every decay factor, then the update) keep each loop small enough
-            // for C2 to inline and schedule well: the exp dominates this layer's time.
+            // Whole-row passes (dt, every decay factor, then the update): the exp dominates this layer.
+            kernels.softplus(s.dt, xo, dtBias, di);
+            kernels.decays(s.dt, xo, a, decay, di, ds);
             for (int ch = 0; ch < di; ch++) {
-                s.dt[xo + ch] = CpuMath.softplus(s.dt[xo + ch] + dtBias[ch]);
+                s.deltaX[ch] = s.dt[xo + ch] * s.convOut[xo + ch];
             }
+            kernels.updateRows(states, ssm, decay, s.xProj, bo, co, s.deltaX, 0, s.y, xo, di, ds);
             for (int ch = 0; ch < di; ch++) {
-                CpuMath.expScaled(s.dt[xo + ch], a, ch * ds, decay, ch * ds, ds);
-            }
-            for (int ch = 0; ch < di; ch++) {
-                float x = s.convOut[xo + ch];
-                float y = selectiveUpdate(states, ssm + ch * ds, decay, ch * ds, s.xProj, bo, co, s.dt[xo + ch] * x, ds);
-                s.y[xo + ch] = (y + skip[ch] * x) * CpuMath.silu(s.inProj[zo + ch]);
+                s.y[xo + ch] = (s.y[xo + ch] + skip[ch] * s.convOut[xo + ch]) * CpuMath.silu(s.inProj[zo + ch]);
             }
         }
     }
@@ -233,52 +244,22 @@ public final class CpuEngine implements MambaEngine {
             int dto = r * inSize + di + convCh;
             for (int h = 0; h < nh; h++) {
                 float delta = CpuMath.softplus(s.inProj[dto + h] + dtBias[h]);
-                Arrays.fill(s.decay, 0, ds, CpuMath.exp(delta * layer.a[h]));
+                Arrays.fill(s.decay, 0, hd * ds, CpuMath.exp(delta * layer.a[h]));
                 int g = h / headsPerGroup;
                 int bo = xbc + di + g * ds;
                 int co = xbc + di + c.nGroups() * ds + g * ds;
                 for (int p = 0; p < hd; p++) {
+                    s.deltaX[p] = delta * s.convOut[xbc + h * hd + p];
+                }
+                kernels.updateRows(states, ssm + h * hd * ds, s.decay, s.convOut, bo, co, s.deltaX, 0, s.y,
+                        r * di + h * hd, hd, ds);
+                for (int p = 0; p < hd; p++) {
                     int ch = h * hd + p;
-                    float x = s.convOut[xbc + ch];
-                    float y = selectiveUpdate(states, ssm + ch * ds, s.decay, 0, s.convOut, bo, co, delta * x, ds);
-                    s.y[r * di + ch] = y + skip[c.dHasHdim() ? ch : h] * x;
+                    s.y[r * di + ch] += skip[c.dHasHdim() ? ch : h] * s.convOut[xbc + ch];
                 }
             }
             gate(layer.w.gatedNorm(), s.y, r * di, s.inProj, r * inSize);
         }
-    }
-
-    /**
-     * One channel's selective state update, h[n] = h[n] * decay[n] + B[n] * (delta * x), returning
-     * y = sum_n h[n] * C[n], summed in four interleaved parts so that the additions overlap.
-     */
-    private static float selectiveUpdate(float[] h, int ho, float[] decay, int dOff, float[] bc, int bo, int co,
-                                         float deltaX, int ds) {
-        float y0 = 0f;
-        float y1 = 0f;
-        float y2 = 0f;
-        float y3 = 0f;
-        int n = 0;
-        for (; n + 3 < ds; n += 4) {
-            float h0 = Math.fma(h[ho + n], decay[dOff + n], bc[bo + n] * deltaX);
-            float h1 = Math.fma(h[ho + n + 1], decay[dOff + n + 1], bc[bo + n + 1] * deltaX);
-            float h2 = Math.fma(h[ho + n + 2], decay[dOff + n + 2], bc[bo + n + 2] * deltaX);
-            float h3 = Math.fma(h[ho + n + 3], decay[dOff + n + 3], bc[bo + n + 3] * deltaX);
-            h[ho + n] = h0;
-            h[ho + n + 1] = h1;
-            h[ho + n + 2] = h2;
-            h[ho + n + 3] = h3;
-            y0 = Math.fma(h0, bc[co + n], y0);
-            y1 = Math.fma(h1, bc[co + n + 1], y1);
-            y2 = Math.fma(h2, bc[co + n + 2], y2);
-            y3 = Math.fma(h3, bc[co + n + 3], y3);
-        }
-        for (; n < ds; n++) {
-            float h0 = Math.fma(h[ho + n], decay[dOff + n], bc[bo + n] * deltaX);
-            h[ho + n] = h0;
-            y0 = Math.fma(h0, bc[co + n], y0);
-        }
-        return (y0 + y1) + (y2 + y3);
     }
 
     /**

@@ -40,39 +40,4 @@ class CpuMathTest {
             assertEquals(softplus, CpuMath.softplus(x), 1e-6 * Math.max(1, Math.abs(softplus)));
         }
     }
-
-    @Test
-    void matmulEqualsNaiveProductOnOddShapes() {
-        SplittableRandom random = new SplittableRandom(9);
-        int[][] shapes = {{1, 1, 1}, {3, 7, 5}, {17, 33, 1029}, {64, 4, 9}, {5, 130, 513}};
-        for (int[] shape : shapes) {
-            int m = shape[0];
-            int k = shape[1];
-            int n = shape[2];
-            int lda = k + 3;
-            float[] a = randoms(random, m * lda);
-            float[] w = randoms(random, n * k); // PyTorch layout (n, k)
-            float[] bias = randoms(random, n);
-            float[] c = new float[2 + m * (n + 1)];
-            CpuMath.matmul(a, 2, lda, m, new CpuMath.PackedWeight(w, n, k), bias, c, 2, n + 1);
-            for (int i = 0; i < m; i++) {
-                for (int j = 0; j < n; j++) {
-                    double expected = bias[j];
-                    for (int kk = 0; kk < k; kk++) {
-                        expected += (double) a[2 + i * lda + kk] * w[j * k + kk];
-                    }
-                    assertEquals(expected, c[2 + i * (n + 1) + j], 1e-5 * Math.max(1, Math.abs(expected)),
-                            "c[" + i + "][" + j + "] for " + m + "x" + k + "x" + n);
-                }
-            }
-        }
-    }
-
-    private static float[] randoms(SplittableRandom random, int n) {
-        float[] out = new float[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = (float) (random.nextDouble() * 2 - 1);
-        }
-        return out;
-    }
 }

@@ -1,0 +1,41 @@
+package io.flinkmamba.engine;
+
+/**
+ * The loops that take the CPU engine's time: the projections (matrix products), the dt softplus, the
+ * decay factors e^(delta*A) and the selective state update. {@link ScalarCpuKernels} is the plain
+ * reference; {@link VectorCpuKernels} computes the same with the JDK's incubating Vector API (SIMD exp,
+ * register-blocked products), which the JVM offers only when started with
+ * {@code --add-modules jdk.incubator.vector}. The two agree to a few float ulps, not bit for bit, so one
+ * job's JVMs should all run with the module or all without it.
+ */
+interface CpuKernels {
+
+    /**
+     * c[i][j] = bias[j] + sum_k a[i][k] * w[j][k] for i < m, j < w.out, over the first w.in columns of a;
+     * a and c are row-major at the given offsets and row strides; bias may be null.
+     */
+    void matmul(float[] a, int aOff, int lda, int m, PackedWeight w, float[] bias, float[] c, int cOff, int ldc);
+
+    /** dt[off + i] = softplus(dt[off + i] + bias[i]) for i < n. */
+    void softplus(float[] dt, int off, float[] bias, int n);
+
+    /** decay[ch*ds + n] = e^(delta[deltaOff + ch] * a[ch*ds + n]) for ch < channels, n < ds. */
+    void decays(float[] delta, int deltaOff, float[] a, float[] decay, int channels, int ds);
+
+    /**
+     * The selective state update of {@code channels} consecutive channels that share B and C: for each
+     * channel ch, h[ch][n] = h[ch][n] * decay[ch][n] + B[n] * deltaX[ch] and y[ch] = sum_n h[ch][n] * C[n];
+     * h rows start at {@code h[ho]}, decay rows at {@code decay[0]}, each {@code ds} long; B is at
+     * {@code bc[bo..]} and C at {@code bc[co..]}.
+     */
+    void updateRows(float[] h, int ho, float[] decay, float[] bc, int bo, int co, float[] deltaX, int dxOff,
+                    float[] y, int yOff, int channels, int ds);
+
+    /** The Vector API kernels when this JVM has the module, else the scalar ones. */
+    static CpuKernels best() {
+        return VECTOR_API ? new VectorCpuKernels() : new ScalarCpuKernels();
+    }
+
+    /** Whether this JVM was started with the Vector API module; VectorCpuKernels is loaded only if so. */
+    boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+}

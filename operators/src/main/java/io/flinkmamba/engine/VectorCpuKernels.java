@@ -1,0 +1,135 @@
+package io.flinkmamba.engine;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link CpuKernels} on the Vector API: the JDK's SIMD exp and log1p (about 10x the scalar throughput on
+ * an AVX-512 core) and a vector per channel's state row. Loaded only when the module is present.
+ */
+final class VectorCpuKernels implements CpuKernels {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = SPECIES.length();
+
+    /**
+     * Register-blocked: for each 16-column slice of a weight block (k x 64 bytes, which stays in L1),
+     * four rows at a time accumulate in four vector registers over all of k; tail columns go scalar.
+     */
+    @Override
+    public void matmul(float[] a, int aOff, int lda, int m, PackedWeight w, float[] bias,
+                       float[] c, int cOff, int ldc) {
+        int k = w.in;
+        for (int b = 0; b < w.blocks.length; b++) {
+            float[][] rows = w.blocks[b];
+            int j0 = b * PackedWeight.COLUMN_BLOCK;
+            int width = rows[0].length;
+            int vectorWidth = SPECIES.loopBound(width);
+            for (int j = 0; j < vectorWidth; j += LANES) {
+                FloatVector init = bias == null ? FloatVector.zero(SPECIES)
+                        : FloatVector.fromArray(SPECIES, bias, j0 + j);
+                int i = 0;
+                for (; i + 3 < m; i += 4) {
+                    int p0 = aOff + i * lda;
+                    int p1 = p0 + lda;
+                    int p2 = p1 + lda;
+                    int p3 = p2 + lda;
+                    FloatVector c0 = init;
+                    FloatVector c1 = init;
+                    FloatVector c2 = init;
+                    FloatVector c3 = init;
+                    for (int kk = 0; kk < k; kk++) {
+                        FloatVector wv = FloatVector.fromArray(SPECIES, rows[kk], j);
+                        c0 = wv.fma(FloatVector.broadcast(SPECIES, a[p0 + kk]), c0);
+                        c1 = wv.fma(FloatVector.broadcast(SPECIES, a[p1 + kk]), c1);
+                        c2 = wv.fma(FloatVector.broadcast(SPECIES, a[p2 + kk]), c2);
+                        c3 = wv.fma(FloatVector.broadcast(SPECIES, a[p3 + kk]), c3);
+                    }
+                    int o = cOff + i * ldc + j0 + j;
+                    c0.intoArray(c, o);
+                    c1.intoArray(c, o + ldc);
+                    c2.intoArray(c, o + 2 * ldc);
+                    c3.intoArray(c, o + 3 * ldc);
+                }
+                for (; i < m; i++) {
+                    int p0 = aOff + i * lda;
+                    FloatVector c0 = init;
+                    for (int kk = 0; kk < k; kk++) {
+                        c0 = FloatVector.fromArray(SPECIES, rows[kk], j).fma(FloatVector.broadcast(SPECIES, a[p0 + kk]), c0);
+                    }
+                    c0.intoArray(c, cOff + i * ldc + j0 + j);
+                }
+            }
+            for (int i = 0; i < m && vectorWidth < width; i++) {
+                int p0 = aOff + i * lda;
+                for (int j = vectorWidth; j < width; j++) {
+                    float acc = bias == null ? 0f : bias[j0 + j];
+                    for (int kk = 0; kk < k; kk++) {
+                        acc = Math.fma(a[p0 + kk], rows[kk][j], acc);
+                    }
+                    c[cOff + i * ldc + j0 + j] = acc;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void softplus(float[] dt, int off, float[] bias, int n) {
+        int i = 0;
+        for (; i < SPECIES.loopBound(n); i += LANES) {
+            FloatVector x = FloatVector.fromArray(SPECIES, dt, off + i).add(FloatVector.fromArray(SPECIES, bias, i));
+            // softplus(x) = max(x, 0) + log1p(e^-|x|); the identity above 20, as in the reference.
+            FloatVector soft = x.max(0f).add(x.abs().neg().lanewise(VectorOperators.EXP)
+                    .lanewise(VectorOperators.LOG1P));
+            VectorMask<Float> large = x.compare(VectorOperators.GT, 20f);
+            soft.blend(x, large).intoArray(dt, off + i);
+        }
+        for (; i < n; i++) {
+            dt[off + i] = CpuMath.softplus(dt[off + i] + bias[i]);
+        }
+    }
+
+    @Override
+    public void decays(float[] delta, int deltaOff, float[] a, float[] decay, int channels, int ds) {
+        int bound = SPECIES.loopBound(ds);
+        for (int ch = 0; ch < channels; ch++) {
+            float d = delta[deltaOff + ch];
+            int o = ch * ds;
+            int n = 0;
+            for (; n < bound; n += LANES) {
+                FloatVector.fromArray(SPECIES, a, o + n).mul(d).lanewise(VectorOperators.EXP).intoArray(decay, o + n);
+            }
+            for (; n < ds; n++) {
+                decay[o + n] = CpuMath.exp(d * a[o + n]);
+            }
+        }
+    }
+
+    @Override
+    public void updateRows(float[] h, int ho, float[] decay, float[] bc, int bo, int co, float[] deltaX, int dxOff,
+                           float[] y, int yOff, int channels, int ds) {
+        int bound = SPECIES.loopBound(ds);
+        for (int ch = 0; ch < channels; ch++) {
+            float dx = deltaX[dxOff + ch];
+            int hr = ho + ch * ds;
+            int dr = ch * ds;
+            FloatVector acc = FloatVector.zero(SPECIES);
+            int n = 0;
+            for (; n < bound; n += LANES) {
+                FloatVector state = FloatVector.fromArray(SPECIES, h, hr + n)
+                        .fma(FloatVector.fromArray(SPECIES, decay, dr + n),
+                                FloatVector.fromArray(SPECIES, bc, bo + n).mul(dx));
+                state.intoArray(h, hr + n);
+                acc = state.fma(FloatVector.fromArray(SPECIES, bc, co + n), acc);
+            }
+            float sum = acc.reduceLanes(VectorOperators.ADD);
+            for (; n < ds; n++) {
+                float state = Math.fma(h[hr + n], decay[dr + n], bc[bo + n] * dx);
+                h[hr + n] = state;
+                sum = Math.fma(state, bc[co + n], sum);
+            }
+            y[yOff + ch] = sum;
+        }
+    }
+}

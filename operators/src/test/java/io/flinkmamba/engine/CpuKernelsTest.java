@@ -1,0 +1,153 @@
+package io.flinkmamba.engine;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** The scalar reference kernels against plain math, and the Vector API kernels against them, on odd sizes. */
+class CpuKernelsTest {
+    private final CpuKernels reference = new ScalarCpuKernels();
+
+    private static CpuKernels vector() {
+        Assumptions.assumeTrue(CpuKernels.VECTOR_API, "JVM started without jdk.incubator.vector");
+        return CpuKernels.best();
+    }
+
+    private static float[] randoms(SplittableRandom random, int n, double scale) {
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (float) (random.nextGaussian() * scale);
+        }
+        return out;
+    }
+
+    private static void assertClose(float expected, float actual, float relative, String what) {
+        assertEquals(expected, actual, relative * Math.max(Math.abs(expected), 1e-30f) + 1e-30f, what);
+    }
+
+    @Test
+    void scalarMatmulEqualsNaiveProduct() {
+        SplittableRandom random = new SplittableRandom(9);
+        int[][] shapes = {{1, 1, 1}, {3, 7, 5}, {17, 33, 1029}, {64, 4, 9}, {5, 130, 513}};
+        for (int[] shape : shapes) {
+            int m = shape[0];
+            int k = shape[1];
+            int n = shape[2];
+            int lda = k + 3;
+            float[] a = randoms(random, m * lda, 1);
+            float[] w = randoms(random, n * k, 1); // PyTorch layout (n, k)
+            float[] bias = randoms(random, n, 1);
+            float[] c = new float[2 + m * (n + 1)];
+            reference.matmul(a, 2, lda, m, new PackedWeight(w, n, k), bias, c, 2, n + 1);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double expected = bias[j];
+                    for (int kk = 0; kk < k; kk++) {
+                        expected += (double) a[2 + i * lda + kk] * w[j * k + kk];
+                    }
+                    assertEquals(expected, c[2 + i * (n + 1) + j], 1e-5 * Math.max(1, Math.abs(expected)),
+                            "c[" + i + "][" + j + "] for " + m + "x" + k + "x" + n);
+                }
+            }
+        }
+    }
+
+    @Test
+    void matmulMatches() {
+        CpuKernels vector = vector();
+        SplittableRandom random = new SplittableRandom(4);
+        int[][] shapes = {{1, 1, 1}, {3, 7, 5}, {5, 33, 16}, {7, 16, 300}, {9, 130, 513}};
+        for (int[] shape : shapes) {
+            int m = shape[0];
+            int k = shape[1];
+            int n = shape[2];
+            float[] a = randoms(random, 1 + m * (k + 2), 1);
+            PackedWeight w = new PackedWeight(randoms(random, n * k, 1), n, k);
+            float[] bias = randoms(random, n, 1);
+            float[] expected = new float[3 + m * (n + 1)];
+            float[] actual = new float[expected.length];
+            reference.matmul(a, 1, k + 2, m, w, bias, expected, 3, n + 1);
+            vector.matmul(a, 1, k + 2, m, w, bias, actual, 3, n + 1);
+            for (int i = 0; i < expected.length; i++) {
+                assertEquals(expected[i], actual[i], 2e-6 * Math.sqrt(k) * Math.max(1, Math.abs(expected[i])),
+                        "c[" + i + "] for " + m + "x" + k + "x" + n);
+            }
+        }
+    }
+
+    @Test
+    void softplusMatches() {
+        CpuKernels vector = vector();
+        SplittableRandom random = new SplittableRandom(1);
+        for (int n : new int[] {1, 15, 16, 17, 100, 512}) {
+            float[] dt = randoms(random, n + 3, 12);
+            float[] bias = randoms(random, n, 3);
+            float[] a = dt.clone();
+            float[] b = dt.clone();
+            reference.softplus(a, 3, bias, n);
+            vector.softplus(b, 3, bias, n);
+            for (int i = 0; i < n + 3; i++) {
+                assertClose(a[i], b[i], 3e-7f, "softplus[" + i + "] n=" + n);
+            }
+        }
+    }
+
+    @Test
+    void decaysMatch() {
+        CpuKernels vector = vector();
+        SplittableRandom random = new SplittableRandom(2);
+        for (int ds : new int[] {1, 5, 16, 17, 64}) {
+            int channels = 37;
+            float[] delta = randoms(random, channels + 2, 1);
+            for (int i = 0; i < delta.length; i++) {
+                delta[i] = Math.abs(delta[i]) * 4;
+            }
+            float[] a = randoms(random, channels * ds, 8);
+            for (int i = 0; i < a.length; i++) {
+                a[i] = -Math.abs(a[i]);
+            }
+            float[] expected = new float[channels * ds];
+            float[] actual = new float[channels * ds];
+            reference.decays(delta, 2, a, expected, channels, ds);
+            vector.decays(delta, 2, a, actual, channels, ds);
+            for (int i = 0; i < expected.length; i++) {
+                assertClose(expected[i], actual[i], 3e-7f, "decay[" + i + "] ds=" + ds);
+            }
+        }
+    }
+
+    @Test
+    void updateRowsMatches() {
+        CpuKernels vector = vector();
+        SplittableRandom random = new SplittableRandom(3);
+        for (int ds : new int[] {1, 3, 16, 19, 128}) {
+            int channels = 5;
+            float[] h = randoms(random, 2 + channels * ds, 1);
+            float[] decay = new float[channels * ds];
+            for (int i = 0; i < decay.length; i++) {
+                decay[i] = (float) random.nextDouble();
+            }
+            float[] bc = randoms(random, 2 * ds + 7, 1);
+            float[] deltaX = randoms(random, channels + 1, 1);
+            float[] h1 = h.clone();
+            float[] h2 = h.clone();
+            float[] y1 = new float[channels + 4];
+            float[] y2 = new float[channels + 4];
+            reference.updateRows(h1, 2, decay, bc, 7, 7 + ds, deltaX, 1, y1, 4, channels, ds);
+            vector.updateRows(h2, 2, decay, bc, 7, 7 + ds, deltaX, 1, y2, 4, channels, ds);
+            for (int i = 0; i < h.length; i++) {
+                assertClose(h1[i], h2[i], 1e-6f, "h[" + i + "] ds=" + ds);
+            }
+            for (int ch = 0; ch < channels; ch++) {
+                double scale = 0;
+                for (int n = 0; n < ds; n++) {
+                    scale += Math.abs(h1[2 + ch * ds + n] * bc[7 + ds + n]);
+                }
+                assertEquals(y1[4 + ch], y2[4 + ch], 1e-6 * scale + 1e-30, "y[" + ch + "] ds=" + ds);
+            }
+        }
+    }
+}
