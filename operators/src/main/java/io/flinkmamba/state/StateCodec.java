@@ -59,77 +59,24 @@ public enum StateCodec {
     FLOAT16(1, "float16", 2) {
         @Override
         void encodeFloats(StateLayout layout, float[] state, int offset, ByteBuffer le) {
-            int n = layout.floatsPerKey();
-            ShortBuffer out = le.asShortBuffer();
-            short[] halves = SCRATCH.get().halves;
-            for (int start = 0; start < n; start += CHUNK) {
-                int len = Math.min(CHUNK, n - start);
-                // Checking the converted value catches NaN, infinity and overflow in one test per float.
-                int maxMagnitude = 0;
-                for (int i = 0; i < len; i++) {
-                    short h = FloatFormats.floatToFloat16(state[offset + start + i]);
-                    halves[i] = h;
-                    maxMagnitude = Math.max(maxMagnitude, h & 0x7fff);
-                }
-                if (maxMagnitude >= FLOAT16_INFINITY) {
-                    throw narrowingFailure(state, offset, start, halves, len, FLOAT16_INFINITY,
-                            "float16 range (largest float16 is 65504)");
-                }
-                out.put(halves, 0, len);
-            }
+            encodeHalves(layout, state, offset, le, false);
         }
 
         @Override
         void decodeFloats(StateLayout layout, ByteBuffer le, float[] state, int offset) {
-            int n = layout.floatsPerKey();
-            ShortBuffer in = le.asShortBuffer();
-            short[] halves = SCRATCH.get().halves;
-            for (int start = 0; start < n; start += CHUNK) {
-                int len = Math.min(CHUNK, n - start);
-                in.get(halves, 0, len);
-                for (int i = 0; i < len; i++) {
-                    state[offset + start + i] = FloatFormats.float16ToFloat(halves[i]);
-                }
-            }
+            decodeHalves(layout, le, state, offset, false);
         }
     },
 
     BFLOAT16(2, "bfloat16", 2) {
         @Override
         void encodeFloats(StateLayout layout, float[] state, int offset, ByteBuffer le) {
-            int n = layout.floatsPerKey();
-            ShortBuffer out = le.asShortBuffer();
-            short[] halves = SCRATCH.get().halves;
-            for (int start = 0; start < n; start += CHUNK) {
-                int len = Math.min(CHUNK, n - start);
-                // As for float16: a non-finite result means a non-finite input or rounding past the top
-                // of the range (|v| near Float.MAX_VALUE).
-                int maxMagnitude = 0;
-                for (int i = 0; i < len; i++) {
-                    short h = FloatFormats.floatToBfloat16(state[offset + start + i]);
-                    halves[i] = h;
-                    maxMagnitude = Math.max(maxMagnitude, h & 0x7fff);
-                }
-                if (maxMagnitude >= BFLOAT16_INFINITY) {
-                    throw narrowingFailure(state, offset, start, halves, len, BFLOAT16_INFINITY,
-                            "bfloat16 range (largest bfloat16 is about 3.39e38)");
-                }
-                out.put(halves, 0, len);
-            }
+            encodeHalves(layout, state, offset, le, true);
         }
 
         @Override
         void decodeFloats(StateLayout layout, ByteBuffer le, float[] state, int offset) {
-            int n = layout.floatsPerKey();
-            ShortBuffer in = le.asShortBuffer();
-            short[] halves = SCRATCH.get().halves;
-            for (int start = 0; start < n; start += CHUNK) {
-                int len = Math.min(CHUNK, n - start);
-                in.get(halves, 0, len);
-                for (int i = 0; i < len; i++) {
-                    state[offset + start + i] = FloatFormats.bfloat16ToFloat(halves[i]);
-                }
-            }
+            decodeHalves(layout, le, state, offset, true);
         }
     },
 
@@ -293,6 +240,45 @@ public enum StateCodec {
 
     /** Reads the encoded state at {@code le}'s position (le is little-endian, with enough bytes checked). */
     abstract void decodeFloats(StateLayout layout, ByteBuffer le, float[] state, int offset);
+
+    /** The 16-bit codecs: float16, or bfloat16 when {@code bf16}. */
+    private static void encodeHalves(StateLayout layout, float[] state, int offset, ByteBuffer le, boolean bf16) {
+        int n = layout.floatsPerKey();
+        ShortBuffer out = le.asShortBuffer();
+        short[] halves = SCRATCH.get().halves;
+        int infinity = bf16 ? BFLOAT16_INFINITY : FLOAT16_INFINITY;
+        for (int start = 0; start < n; start += CHUNK) {
+            int len = Math.min(CHUNK, n - start);
+            // Checking the converted value catches NaN, infinity and overflow in one test per float.
+            int maxMagnitude = 0;
+            for (int i = 0; i < len; i++) {
+                float v = state[offset + start + i];
+                short h = bf16 ? FloatFormats.floatToBfloat16(v) : FloatFormats.floatToFloat16(v);
+                halves[i] = h;
+                maxMagnitude = Math.max(maxMagnitude, h & 0x7fff);
+            }
+            if (maxMagnitude >= infinity) {
+                throw narrowingFailure(state, offset, start, halves, len, infinity, bf16
+                        ? "bfloat16 range (largest bfloat16 is about 3.39e38)"
+                        : "float16 range (largest float16 is 65504)");
+            }
+            out.put(halves, 0, len);
+        }
+    }
+
+    private static void decodeHalves(StateLayout layout, ByteBuffer le, float[] state, int offset, boolean bf16) {
+        int n = layout.floatsPerKey();
+        ShortBuffer in = le.asShortBuffer();
+        short[] halves = SCRATCH.get().halves;
+        for (int start = 0; start < n; start += CHUNK) {
+            int len = Math.min(CHUNK, n - start);
+            in.get(halves, 0, len);
+            for (int i = 0; i < len; i++) {
+                state[offset + start + i] = bf16 ? FloatFormats.bfloat16ToFloat(halves[i])
+                        : FloatFormats.float16ToFloat(halves[i]);
+            }
+        }
+    }
 
     /** Index (from {@code from}) of the first NaN or infinity in {@code state[from..from+len)}, or -1. */
     private static int firstNonFinite(float[] state, int from, int len) {
