@@ -123,6 +123,14 @@ public final class CpuEngine implements MambaEngine {
                 batch.states(), 0, layout.floatsPerKey(), batch.hidden(), batch.logits());
     }
 
+    @Override
+    public void logits(float[] hidden, int rows, float[] logits) {
+        if (lmHead == null) {
+            throw new IllegalStateException("the model has no LM head");
+        }
+        kernels.matmul(hidden, 0, c.dModel(), rows, lmHead, null, logits, 0, c.vocabSize());
+    }
+
     /**
      * Runs one key's whole sequence of {@code length} events through the model layer by layer, starting
      * from {@code state} (updated in place to the state after the last event). Equal to stepping the key

@@ -27,6 +27,12 @@ public interface MambaEngine extends AutoCloseable {
      */
     void step(StepBatch batch);
 
+    /**
+     * The LM head alone: logits[r*vocab ..] for hidden[r*d_model ..], r < rows. Scores an event under the
+     * prediction stored after the key's previous one.
+     */
+    void logits(float[] hidden, int rows, float[] logits);
+
     /** A batch sized for this engine's model. */
     default StepBatch newBatch(int capacity, StepBatch.Input input, boolean withLogits) {
         return new StepBatch(model().config(), capacity, input, withLogits);

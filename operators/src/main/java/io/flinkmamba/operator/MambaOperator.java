@@ -1,0 +1,460 @@
+package io.flinkmamba.operator;
+
+import io.flinkmamba.engine.CpuEngine;
+import io.flinkmamba.engine.MambaEngine;
+import io.flinkmamba.engine.StepBatch;
+import io.flinkmamba.model.MambaConfig;
+import io.flinkmamba.model.MambaModel;
+import io.flinkmamba.model.ModelFingerprint;
+import io.flinkmamba.model.ModelLoader;
+import io.flinkmamba.state.StateCodec;
+import io.flinkmamba.state.StateLayout;
+import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.BoundedOneInput;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.util.OutputTag;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs a Mamba model once per event, per key, keeping every key's recurrent state in Flink keyed state.
+ *
+ * <p>Events are buffered into a bundle across keys and stepped together, one engine call per step: a key
+ * with several events in the bundle advances in order (the batch of step t holds the keys that have a t-th
+ * event). The bundle is flushed on its count or byte limit, after its maximum delay, before every
+ * watermark is forwarded, in {@link #prepareSnapshotPreBarrier} (so a checkpoint never holds buffered
+ * events) and at the end of input. A flush reads each key's state once and writes it once; recently used
+ * keys stay decoded on the heap between bundles and are written back on eviction, before every checkpoint
+ * and at the end of input, so every snapshot is complete.
+ *
+ * <p>Built and applied by {@link MambaOperatorBuilder}.
+ */
+public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
+        implements OneInputStreamOperator<IN, OUT>, BoundedOneInput {
+
+    private static final long NO_TIME = Long.MIN_VALUE;
+
+    private final MambaOperatorSettings settings;
+    private final InputEncoder<IN> encoder;
+    private final OutputMapper<IN, OUT> mapper;
+    private final OutputTag<Tuple2<IN, String>> rejectedTag;
+
+    private transient MambaConfig config;
+    private transient StateLayout layout;
+    private transient long fingerprint;
+    private transient MambaEngine engine;
+    private transient StepBatch batch;
+    private transient float[] scoreHidden;
+    private transient float[] scoreLogits;
+    private transient ModelInput modelInput;
+    private transient ValueState<StoredKeyState> keyState;
+    private transient ByteBuffer codecBuffer;
+
+    private transient List<Pending<K, IN>> pending;
+    private transient long pendingBytes;
+    private transient boolean flushTimerSet;
+    private transient LinkedHashMap<K, LiveKey> cache;
+    private transient boolean mismatchLogged;
+
+    private transient Counter eventsIn;
+    private transient Counter eventsOut;
+    private transient Counter eventsRejected;
+    private transient Counter resetsSession;
+    private transient Counter resetsTtl;
+    private transient Counter resetsModelMismatch;
+    private transient Counter stateBytesRead;
+    private transient Counter stateBytesWritten;
+    private transient Counter cacheHits;
+    private transient Counter cacheMisses;
+    private transient Histogram bundleSizes;
+    private transient Histogram engineMicros;
+
+    /**
+     * A buffered event, already encoded; {@code sessionTime} is its time on the session clock (its timestamp
+     * for event-time sessions, else its arrival).
+     */
+    private record Pending<K, IN>(K key, IN event, long timestamp, long sessionTime, int token, float[] features) {}
+
+    /** A key's decoded state while it is being stepped or cached. */
+    private static final class LiveKey {
+        final float[] state;
+        float[] lastHidden;
+        long eventsSeen;
+        long lastEventTime = NO_TIME;
+        long lastAccess;
+        boolean dirty;
+
+        LiveKey(int floats) {
+            this.state = new float[floats];
+        }
+
+        void reset() {
+            java.util.Arrays.fill(state, 0f);
+            lastHidden = null;
+            eventsSeen = 0;
+            lastEventTime = NO_TIME;
+            dirty = true;
+        }
+    }
+
+    MambaOperator(MambaOperatorSettings settings, InputEncoder<IN> encoder, OutputMapper<IN, OUT> mapper,
+                  OutputTag<Tuple2<IN, String>> rejectedTag) {
+        this.settings = settings;
+        this.encoder = encoder;
+        this.mapper = mapper;
+        this.rejectedTag = rejectedTag;
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        MambaModel model = ModelLoader.load(Path.of(settings.modelDir()));
+        config = model.config();
+        layout = config.stateLayout();
+        fingerprint = ModelFingerprint.of(model);
+        engine = new CpuEngine(model);
+        boolean tokens = config.hasLmHead();
+        int capacity = settings.bundleSize();
+        batch = engine.newBatch(capacity, tokens ? StepBatch.Input.TOKENS : StepBatch.Input.FEATURES, tokens);
+        scoreHidden = tokens ? new float[capacity * config.dModel()] : null;
+        scoreLogits = tokens ? new float[capacity * config.vocabSize()] : null;
+        modelInput = new ModelInput(tokens, config.dModel());
+        codecBuffer = ByteBuffer.allocate(settings.stateCodec().encodedSize(layout));
+
+        ValueStateDescriptor<StoredKeyState> descriptor =
+                new ValueStateDescriptor<>("mamba-state", StoredKeyStateSerializer.INSTANCE);
+        if (!settings.stateTtl().isZero()) {
+            descriptor.enableTimeToLive(StateTtlConfig.newBuilder(settings.stateTtl())
+                    .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+                    .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+                    .cleanupInRocksdbCompactFilter(1000)
+                    .build());
+        }
+        keyState = getPartitionedState(descriptor);
+
+        pending = new ArrayList<>(capacity);
+        cache = new LinkedHashMap<>(16, 0.75f, true);
+        registerMetrics(getMetricGroup());
+    }
+
+    private void registerMetrics(MetricGroup group) {
+        eventsIn = group.counter("eventsIn");
+        eventsOut = group.counter("eventsOut");
+        eventsRejected = group.counter("eventsRejected");
+        resetsSession = group.counter("stateResetsSessionGap");
+        resetsTtl = group.counter("stateResetsTtl");
+        resetsModelMismatch = group.counter("stateResetsModelMismatch");
+        stateBytesRead = group.counter("stateBytesRead");
+        stateBytesWritten = group.counter("stateBytesWritten");
+        cacheHits = group.counter("cacheHits");
+        cacheMisses = group.counter("cacheMisses");
+        bundleSizes = group.histogram("bundleSize", new DescriptiveStatisticsHistogram(1000));
+        engineMicros = group.histogram("engineMicrosPerBundle", new DescriptiveStatisticsHistogram(1000));
+        group.gauge("cacheHitRatio", (Gauge<Double>) () -> {
+            long total = cacheHits.getCount() + cacheMisses.getCount();
+            return total == 0 ? 0.0 : (double) cacheHits.getCount() / total;
+        });
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public void processElement(StreamRecord<IN> record) throws Exception {
+        eventsIn.inc();
+        IN event = record.getValue();
+        String problem = encode(event);
+        if (problem != null) {
+            eventsRejected.inc();
+            output.collect(rejectedTag, new StreamRecord<>(Tuple2.of(event, problem), record.getTimestamp()));
+            return;
+        }
+        long arrival = getProcessingTimeService().getCurrentProcessingTime();
+        long timestamp = record.hasTimestamp() ? record.getTimestamp() : arrival;
+        boolean tokens = modelInput.takesTokens();
+        pending.add(new Pending<>((K) getCurrentKey(), event, timestamp,
+                settings.sessionGapEventTime() ? timestamp : arrival, tokens ? modelInput.token() : -1,
+                tokens ? null : modelInput.features().clone()));
+        pendingBytes += tokens ? Integer.BYTES : (long) Float.BYTES * config.dModel();
+        if (pending.size() >= settings.bundleSize() || pendingBytes >= settings.bundleBytes()) {
+            flush();
+        } else if (!flushTimerSet) {
+            flushTimerSet = true;
+            long now = getProcessingTimeService().getCurrentProcessingTime();
+            getProcessingTimeService().registerTimer(now + settings.maxBundleDelay().toMillis(), time -> {
+                flushTimerSet = false;
+                flush();
+            });
+        }
+    }
+
+    /** Encodes the event into {@link #modelInput}; returns why it cannot be used, or null. */
+    private String encode(IN event) {
+        modelInput.reset();
+        try {
+            encoder.encode(event, modelInput);
+        } catch (Exception e) {
+            return "input encoder failed: " + e;
+        }
+        if (modelInput.takesTokens()) {
+            int token = modelInput.token();
+            if (token < 0 || token >= config.vocabSize()) {
+                return token < 0 ? "input encoder set no token id"
+                        : "token id " + token + " is outside the vocabulary 0.." + (config.vocabSize() - 1);
+            }
+            return null;
+        }
+        float[] features = modelInput.features();
+        for (int i = 0; i < features.length; i++) {
+            if (!Float.isFinite(features[i])) {
+                return "feature " + i + " is " + features[i];
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void processWatermark(Watermark mark) throws Exception {
+        flush();
+        super.processWatermark(mark);
+    }
+
+    @Override
+    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+        super.prepareSnapshotPreBarrier(checkpointId);
+        flush();
+        writeBackAll();
+    }
+
+    @Override
+    public void endInput() throws Exception {
+        flush();
+        writeBackAll();
+    }
+
+    @Override
+    public void finish() throws Exception {
+        flush();
+        writeBackAll();
+        super.finish();
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (engine != null) {
+            engine.close();
+        }
+        super.close();
+    }
+
+    /** Steps every buffered event: per key in arrival order, all keys of a step in one engine call. */
+    private void flush() throws Exception {
+        if (pending.isEmpty()) {
+            return;
+        }
+        Map<K, List<Pending<K, IN>>> byKey = new LinkedHashMap<>();
+        for (Pending<K, IN> p : pending) {
+            byKey.computeIfAbsent(p.key(), k -> new ArrayList<>()).add(p);
+        }
+        bundleSizes.update(pending.size());
+        pending.clear();
+        pendingBytes = 0;
+
+        List<K> keys = new ArrayList<>(byKey.keySet());
+        List<List<Pending<K, IN>>> events = new ArrayList<>(byKey.values());
+        LiveKey[] live = new LiveKey[keys.size()];
+        int longest = 0;
+        long now = getProcessingTimeService().getCurrentProcessingTime();
+        for (int i = 0; i < live.length; i++) {
+            live[i] = load(keys.get(i), now);
+            longest = Math.max(longest, events.get(i).size());
+        }
+        long engineStart = System.nanoTime();
+        int[] rowKey = new int[keys.size()];
+        boolean[] sessionStart = new boolean[keys.size()];
+        double[] scores = new double[keys.size()];
+        for (int t = 0; t < longest; t++) {
+            int rows = 0;
+            for (int i = 0; i < live.length; i++) {
+                if (t < events.get(i).size()) {
+                    prepareRow(rows, live[i], events.get(i).get(t), sessionStart);
+                    rowKey[rows++] = i;
+                }
+            }
+            batch.size(rows);
+            score(rows, rowKey, live, events, t, scores);
+            engine.step(batch);
+            for (int r = 0; r < rows; r++) {
+                int i = rowKey[r];
+                emit(r, live[i], events.get(i).get(t), sessionStart[r], scores[r], now);
+            }
+        }
+        engineMicros.update((System.nanoTime() - engineStart) / 1000);
+        for (int i = 0; i < live.length; i++) {
+            cache.put(keys.get(i), live[i]);
+        }
+        evictDownTo(settings.cacheSize());
+    }
+
+    /** Puts the event and the key's state in batch row {@code row}, starting a new session if due. */
+    private void prepareRow(int row, LiveKey key, Pending<K, IN> event, boolean[] sessionStart) {
+        boolean gap = !settings.sessionGap().isZero() && key.lastEventTime != NO_TIME
+                && event.sessionTime() - key.lastEventTime > settings.sessionGap().toMillis();
+        if (gap) {
+            key.reset();
+            resetsSession.inc();
+        }
+        sessionStart[row] = key.eventsSeen == 0;
+        if (event.features() == null) {
+            batch.tokens()[row] = event.token();
+        } else {
+            System.arraycopy(event.features(), 0, batch.features(), row * config.dModel(), config.dModel());
+        }
+        System.arraycopy(key.state, 0, batch.states(), row * layout.floatsPerKey(), layout.floatsPerKey());
+    }
+
+    /** scores[r]: the event's negative log-likelihood under the key's previous prediction (token models). */
+    private void score(int rows, int[] rowKey, LiveKey[] live, List<List<Pending<K, IN>>> events, int t,
+                       double[] scores) {
+        java.util.Arrays.fill(scores, 0, rows, Double.NaN);
+        if (scoreHidden == null) {
+            return;
+        }
+        int d = config.dModel();
+        int v = config.vocabSize();
+        int scored = 0;
+        int[] scoredRow = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            float[] previous = live[rowKey[r]].lastHidden;
+            if (previous != null) {
+                System.arraycopy(previous, 0, scoreHidden, scored * d, d);
+                scoredRow[scored++] = r;
+            }
+        }
+        if (scored == 0) {
+            return;
+        }
+        engine.logits(scoreHidden, scored, scoreLogits);
+        for (int s = 0; s < scored; s++) {
+            int r = scoredRow[s];
+            int token = events.get(rowKey[r]).get(t).token();
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < v; j++) {
+                max = Math.max(max, scoreLogits[s * v + j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < v; j++) {
+                sum += Math.exp(scoreLogits[s * v + j] - max);
+            }
+            scores[r] = max + Math.log(sum) - scoreLogits[s * v + token];
+        }
+    }
+
+    /** Takes row {@code row}'s new state back into the key and emits the event's result. */
+    private void emit(int row, LiveKey key, Pending<K, IN> event, boolean sessionStart, double score, long now)
+            throws Exception {
+        int d = config.dModel();
+        System.arraycopy(batch.states(), row * layout.floatsPerKey(), key.state, 0, layout.floatsPerKey());
+        float[] hidden = java.util.Arrays.copyOfRange(batch.hidden(), row * d, (row + 1) * d);
+        float[] logits = batch.hasLogits() ? java.util.Arrays.copyOfRange(batch.logits(), row * config.vocabSize(),
+                (row + 1) * config.vocabSize()) : null;
+        key.lastHidden = hidden;
+        key.eventsSeen++;
+        key.lastEventTime = event.sessionTime();
+        key.lastAccess = now;
+        key.dirty = true;
+        OUT result = mapper.map(event.event(),
+                new MambaOutput(hidden, logits, score, sessionStart, key.eventsSeen, event.timestamp()));
+        output.collect(new StreamRecord<>(result, event.timestamp()));
+        eventsOut.inc();
+    }
+
+    /** The key's live state: from the cache, else decoded from keyed state, else fresh. */
+    private LiveKey load(K key, long now) throws Exception {
+        LiveKey cached = cache.remove(key);
+        if (cached != null) {
+            cacheHits.inc();
+            if (!settings.stateTtl().isZero() && now - cached.lastAccess > settings.stateTtl().toMillis()) {
+                cached.reset();
+                resetsTtl.inc();
+            }
+            return cached;
+        }
+        cacheMisses.inc();
+        setCurrentKey(key);
+        StoredKeyState stored = keyState.value();
+        LiveKey live = new LiveKey(layout.floatsPerKey());
+        live.lastAccess = now;
+        if (stored == null) {
+            return live;
+        }
+        if (stored.fingerprint() != fingerprint || stored.layoutVersion() != StateLayout.VERSION) {
+            String why = "key " + key + " has a state written by model " + Long.toHexString(stored.fingerprint())
+                    + " (state layout v" + stored.layoutVersion() + "), this operator runs model "
+                    + Long.toHexString(fingerprint) + " (v" + StateLayout.VERSION + ")";
+            if (settings.onModelMismatch() == ModelMismatchPolicy.FAIL) {
+                throw new IllegalStateException(why + "; set mamba.state.on-model-mismatch=RESET to start such "
+                        + "keys afresh");
+            }
+            if (!mismatchLogged) {
+                mismatchLogged = true;
+                LOG.warn("{}; resetting such keys (counted in stateResetsModelMismatch)", why);
+            }
+            resetsModelMismatch.inc();
+            live.dirty = true;
+            return live;
+        }
+        StateCodec.fromId(stored.codecId()).decode(layout, ByteBuffer.wrap(stored.encodedState()), live.state, 0);
+        stateBytesRead.inc(stored.encodedState().length);
+        live.lastHidden = stored.lastHidden().length == 0 ? null : stored.lastHidden();
+        live.eventsSeen = stored.eventsSeen();
+        live.lastEventTime = stored.lastEventTime();
+        return live;
+    }
+
+    private void evictDownTo(int size) throws Exception {
+        Iterator<Map.Entry<K, LiveKey>> it = cache.entrySet().iterator();
+        while (cache.size() > size && it.hasNext()) {
+            Map.Entry<K, LiveKey> eldest = it.next();
+            writeBack(eldest.getKey(), eldest.getValue());
+            it.remove();
+        }
+    }
+
+    /** Writes every changed cached key to keyed state, keeping it cached. */
+    private void writeBackAll() throws Exception {
+        for (Map.Entry<K, LiveKey> e : cache.entrySet()) {
+            writeBack(e.getKey(), e.getValue());
+        }
+    }
+
+    private void writeBack(K key, LiveKey live) throws Exception {
+        if (!live.dirty) {
+            return;
+        }
+        codecBuffer.clear();
+        settings.stateCodec().encode(layout, live.state, 0, codecBuffer);
+        byte[] encoded = java.util.Arrays.copyOf(codecBuffer.array(), codecBuffer.position());
+        setCurrentKey(key);
+        keyState.update(new StoredKeyState(StateLayout.VERSION, fingerprint, settings.stateCodec().id(),
+                live.eventsSeen, live.lastEventTime, live.lastHidden == null ? new float[0] : live.lastHidden,
+                encoded));
+        stateBytesWritten.inc(encoded.length);
+        live.dirty = false;
+    }
+}

@@ -1,0 +1,155 @@
+package io.flinkmamba.operator;
+
+import io.flinkmamba.state.StateCodec;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.util.OutputTag;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Builds the Mamba operator and applies it to a keyed stream:
+ * <pre>{@code
+ * MambaStream<Event, Score> scored = MambaOperatorBuilder.<Event, Score>forModel(Path.of("model"))
+ *         .inputEncoder((event, input) -> input.token(event.type()))
+ *         .outputMapper((event, out) -> new Score(event, out.score()), TypeInformation.of(Score.class))
+ *         .bundleSize(512)
+ *         .applyTo(events.keyBy(Event::user));
+ * scored.results();   // one result per accepted event
+ * scored.rejected();  // (event, reason) for events the encoder could not turn into model input
+ * }</pre>
+ * Settings not given come from {@link #configure(ReadableConfig)}'s {@link MambaOptions}, else their
+ * defaults.
+ */
+public final class MambaOperatorBuilder<IN, OUT> {
+    private String modelDir;
+    private InputEncoder<IN> encoder;
+    private OutputMapper<IN, OUT> mapper;
+    private TypeInformation<OUT> outputType;
+    private int bundleSize = MambaOptions.BUNDLE_SIZE.defaultValue();
+    private long bundleBytes = MambaOptions.BUNDLE_BYTES.defaultValue();
+    private Duration maxBundleDelay = MambaOptions.BUNDLE_MAX_DELAY.defaultValue();
+    private StateCodec stateCodec = StateCodec.parse(MambaOptions.STATE_CODEC.defaultValue());
+    private int cacheSize = MambaOptions.CACHE_SIZE.defaultValue();
+    private String engine = MambaOptions.ENGINE.defaultValue();
+    private Duration sessionGap = MambaOptions.SESSION_GAP.defaultValue();
+    private boolean sessionGapEventTime = MambaOptions.SESSION_EVENT_TIME.defaultValue();
+    private Duration stateTtl = MambaOptions.STATE_TTL.defaultValue();
+    private ModelMismatchPolicy onModelMismatch = MambaOptions.ON_MODEL_MISMATCH.defaultValue();
+
+    private MambaOperatorBuilder(String modelDir) {
+        this.modelDir = modelDir;
+    }
+
+    /** A builder for the model in {@code modelDir} (config.json and model.safetensors). */
+    public static <IN, OUT> MambaOperatorBuilder<IN, OUT> forModel(Path modelDir) {
+        return new MambaOperatorBuilder<>(modelDir.toString());
+    }
+
+    /** Takes every {@link MambaOptions} setting present in {@code config}. */
+    public MambaOperatorBuilder<IN, OUT> configure(ReadableConfig config) {
+        config.getOptional(MambaOptions.MODEL_DIR).ifPresent(v -> modelDir = v);
+        config.getOptional(MambaOptions.BUNDLE_SIZE).ifPresent(v -> bundleSize = v);
+        config.getOptional(MambaOptions.BUNDLE_BYTES).ifPresent(v -> bundleBytes = v);
+        config.getOptional(MambaOptions.BUNDLE_MAX_DELAY).ifPresent(v -> maxBundleDelay = v);
+        config.getOptional(MambaOptions.STATE_CODEC).ifPresent(v -> stateCodec = StateCodec.parse(v));
+        config.getOptional(MambaOptions.CACHE_SIZE).ifPresent(v -> cacheSize = v);
+        config.getOptional(MambaOptions.ENGINE).ifPresent(v -> engine = v);
+        config.getOptional(MambaOptions.SESSION_GAP).ifPresent(v -> sessionGap = v);
+        config.getOptional(MambaOptions.SESSION_EVENT_TIME).ifPresent(v -> sessionGapEventTime = v);
+        config.getOptional(MambaOptions.STATE_TTL).ifPresent(v -> stateTtl = v);
+        config.getOptional(MambaOptions.ON_MODEL_MISMATCH).ifPresent(v -> onModelMismatch = v);
+        return this;
+    }
+
+    public MambaOperatorBuilder<IN, OUT> inputEncoder(InputEncoder<IN> encoder) {
+        this.encoder = encoder;
+        return this;
+    }
+
+    public MambaOperatorBuilder<IN, OUT> outputMapper(OutputMapper<IN, OUT> mapper, TypeInformation<OUT> type) {
+        this.mapper = mapper;
+        this.outputType = type;
+        return this;
+    }
+
+    public MambaOperatorBuilder<IN, OUT> bundleSize(int events) {
+        this.bundleSize = events;
+        return this;
+    }
+
+    public MambaOperatorBuilder<IN, OUT> bundleBytes(long bytes) {
+        this.bundleBytes = bytes;
+        return this;
+    }
+
+    public MambaOperatorBuilder<IN, OUT> maxBundleDelay(Duration delay) {
+        this.maxBundleDelay = delay;
+        return this;
+    }
+
+    public MambaOperatorBuilder<IN, OUT> stateCodec(StateCodec codec) {
+        this.stateCodec = codec;
+        return this;
+    }
+
+    public MambaOperatorBuilder<IN, OUT> cacheSize(int keys) {
+        this.cacheSize = keys;
+        return this;
+    }
+
+    public MambaOperatorBuilder<IN, OUT> engine(String name) {
+        this.engine = name;
+        return this;
+    }
+
+    /** Keys idle longer than {@code gap} (event time, else processing time) start a fresh state. */
+    public MambaOperatorBuilder<IN, OUT> sessionGap(Duration gap, boolean eventTime) {
+        this.sessionGap = gap;
+        this.sessionGapEventTime = eventTime;
+        return this;
+    }
+
+    /** Drops a key's state after {@code ttl} of processing time without events (cleaned up in RocksDB). */
+    public MambaOperatorBuilder<IN, OUT> stateTtl(Duration ttl) {
+        this.stateTtl = ttl;
+        return this;
+    }
+
+    public MambaOperatorBuilder<IN, OUT> onModelMismatch(ModelMismatchPolicy policy) {
+        this.onModelMismatch = policy;
+        return this;
+    }
+
+    /** The validated settings; also checked by {@link #applyTo}. */
+    public MambaOperatorSettings settings() {
+        return new MambaOperatorSettings(modelDir, bundleSize, bundleBytes, maxBundleDelay, stateCodec, cacheSize,
+                engine, sessionGap, sessionGapEventTime, stateTtl, onModelMismatch);
+    }
+
+    /** The operator, for tests and for callers that wire it themselves. */
+    public <K> MambaOperator<K, IN, OUT> build(TypeInformation<IN> inputType) {
+        Objects.requireNonNull(encoder, "an input encoder is required");
+        Objects.requireNonNull(mapper, "an output mapper is required");
+        return new MambaOperator<>(settings(), encoder, mapper, rejectedTag(inputType));
+    }
+
+    /** Applies the operator to a keyed stream. */
+    public <K> MambaStream<IN, OUT> applyTo(KeyedStream<IN, K> input) {
+        Objects.requireNonNull(outputType, "an output mapper with its output type is required");
+        MambaOperator<K, IN, OUT> operator = build(input.getType());
+        SingleOutputStreamOperator<OUT> results = input.transform("Mamba", outputType, operator);
+        return new MambaStream<>(results, results.getSideOutput(rejectedTag(input.getType())));
+    }
+
+    /** The side output of rejected events: (event, reason). */
+    public static <IN> OutputTag<Tuple2<IN, String>> rejectedTag(TypeInformation<IN> inputType) {
+        return new OutputTag<>("mamba-rejected", Types.TUPLE(inputType, Types.STRING));
+    }
+}

@@ -1,0 +1,52 @@
+package io.flinkmamba.operator;
+
+import io.flinkmamba.state.StateCodec;
+
+import java.io.Serializable;
+import java.time.Duration;
+
+/**
+ * Everything the operator is configured with; built by {@link MambaOperatorBuilder}.
+ *
+ * @param modelDir          folder with config.json and model.safetensors, readable on every TaskManager
+ * @param bundleSize        events buffered before the bundle is stepped
+ * @param bundleBytes       model input bytes buffered before the bundle is stepped
+ * @param maxBundleDelay    longest an event waits in a bundle (processing time)
+ * @param stateCodec        how states are stored in keyed state
+ * @param cacheSize         keys kept decoded on the heap between bundles (0: none)
+ * @param engine            the engine: cpu
+ * @param sessionGap        a key idle longer starts a fresh state; zero: no sessions
+ * @param sessionGapEventTime the gap is measured in event time (else processing time)
+ * @param stateTtl          a key's state expires after this much processing time without events; zero: never
+ * @param onModelMismatch   what to do with a state written by another model
+ */
+public record MambaOperatorSettings(
+        String modelDir,
+        int bundleSize,
+        long bundleBytes,
+        Duration maxBundleDelay,
+        StateCodec stateCodec,
+        int cacheSize,
+        String engine,
+        Duration sessionGap,
+        boolean sessionGapEventTime,
+        Duration stateTtl,
+        ModelMismatchPolicy onModelMismatch) implements Serializable {
+
+    public MambaOperatorSettings {
+        require(modelDir != null && !modelDir.isBlank(), "a model folder is required");
+        require(bundleSize >= 1, "bundle size must be at least 1, got " + bundleSize);
+        require(bundleBytes >= 1, "bundle bytes must be at least 1, got " + bundleBytes);
+        require(!maxBundleDelay.isNegative() && !maxBundleDelay.isZero(), "max bundle delay must be positive");
+        require(cacheSize >= 0, "cache size must not be negative, got " + cacheSize);
+        require(engine.equals("cpu"), "engine '" + engine + "' is not available (available: cpu)");
+        require(!sessionGap.isNegative(), "session gap must not be negative");
+        require(!stateTtl.isNegative(), "state TTL must not be negative");
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException("invalid Mamba operator setting: " + message);
+        }
+    }
+}

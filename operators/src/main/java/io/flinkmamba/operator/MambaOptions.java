@@ -1,0 +1,56 @@
+package io.flinkmamba.operator;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+import java.time.Duration;
+
+/** The operator's settings as Flink {@link ConfigOption}s (read by {@link MambaOperatorBuilder#configure}). */
+public final class MambaOptions {
+    private MambaOptions() {}
+
+    public static final ConfigOption<String> MODEL_DIR = ConfigOptions.key("mamba.model-dir")
+            .stringType().noDefaultValue()
+            .withDescription("Folder with config.json and model.safetensors, readable on every TaskManager.");
+
+    public static final ConfigOption<Integer> BUNDLE_SIZE = ConfigOptions.key("mamba.bundle.size")
+            .intType().defaultValue(1024)
+            .withDescription("Events buffered across keys before one engine call steps them.");
+
+    public static final ConfigOption<Long> BUNDLE_BYTES = ConfigOptions.key("mamba.bundle.bytes")
+            .longType().defaultValue(8L << 20)
+            .withDescription("Model input bytes buffered before the bundle is stepped.");
+
+    public static final ConfigOption<Duration> BUNDLE_MAX_DELAY = ConfigOptions.key("mamba.bundle.max-delay")
+            .durationType().defaultValue(Duration.ofMillis(100))
+            .withDescription("Longest an event waits in a bundle (processing time).");
+
+    public static final ConfigOption<String> STATE_CODEC = ConfigOptions.key("mamba.state.codec")
+            .stringType().defaultValue("float32")
+            .withDescription("How states are stored: float32, float16, bfloat16 or int8.");
+
+    public static final ConfigOption<Integer> CACHE_SIZE = ConfigOptions.key("mamba.state.cache-size")
+            .intType().defaultValue(10_000)
+            .withDescription("Keys kept decoded on the heap between bundles; 0 disables the cache.");
+
+    public static final ConfigOption<String> ENGINE = ConfigOptions.key("mamba.engine")
+            .stringType().defaultValue("cpu")
+            .withDescription("The engine that steps the model: cpu.");
+
+    public static final ConfigOption<Duration> SESSION_GAP = ConfigOptions.key("mamba.session.gap")
+            .durationType().defaultValue(Duration.ZERO)
+            .withDescription("A key idle longer than this starts a fresh state; 0 disables sessions.");
+
+    public static final ConfigOption<Boolean> SESSION_EVENT_TIME = ConfigOptions.key("mamba.session.event-time")
+            .booleanType().defaultValue(true)
+            .withDescription("Measure the session gap in event time (else processing time).");
+
+    public static final ConfigOption<Duration> STATE_TTL = ConfigOptions.key("mamba.state.ttl")
+            .durationType().defaultValue(Duration.ZERO)
+            .withDescription("Drop a key's state after this much processing time without events; 0 keeps it.");
+
+    public static final ConfigOption<ModelMismatchPolicy> ON_MODEL_MISMATCH = ConfigOptions
+            .key("mamba.state.on-model-mismatch")
+            .enumType(ModelMismatchPolicy.class).defaultValue(ModelMismatchPolicy.RESET)
+            .withDescription("A stored state written by another model: RESET the key or FAIL the job.");
+}

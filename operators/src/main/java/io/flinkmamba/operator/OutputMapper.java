@@ -1,0 +1,9 @@
+package io.flinkmamba.operator;
+
+import java.io.Serializable;
+
+/** Builds the operator's result for an event from the event and the model's output after it. */
+@FunctionalInterface
+public interface OutputMapper<IN, OUT> extends Serializable {
+    OUT map(IN event, MambaOutput output) throws Exception;
+}
