@@ -9,9 +9,14 @@ import io.flinkmamba.model.ModelFingerprint;
 import io.flinkmamba.model.ModelLoader;
 import io.flinkmamba.state.StateCodec;
 import io.flinkmamba.state.StateLayout;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.base.ListSerializer;
+import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
@@ -20,8 +25,13 @@ import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
+import org.apache.flink.streaming.api.operators.InternalTimer;
+import org.apache.flink.streaming.api.operators.InternalTimerService;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.operators.Triggerable;
 import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
 
@@ -44,10 +54,13 @@ import java.util.Map;
  * keys stay decoded on the heap between bundles and are written back on eviction, before every checkpoint
  * and at the end of input, so every snapshot is complete.
  *
+ * <p>With event-time ordering, events wait in keyed state until the watermark passes them and are then
+ * stepped in timestamp order; an event at or behind the watermark on arrival goes to the late side output.
+ *
  * <p>Built and applied by {@link MambaOperatorBuilder}.
  */
 public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
-        implements OneInputStreamOperator<IN, OUT>, BoundedOneInput {
+        implements OneInputStreamOperator<IN, OUT>, BoundedOneInput, Triggerable<K, VoidNamespace> {
 
     private static final long NO_TIME = Long.MIN_VALUE;
 
@@ -55,6 +68,8 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private final InputEncoder<IN> encoder;
     private final OutputMapper<IN, OUT> mapper;
     private final OutputTag<Tuple2<IN, String>> rejectedTag;
+    private final OutputTag<IN> lateTag;
+    private final TypeInformation<IN> inputType;
 
     private transient MambaConfig config;
     private transient StateLayout layout;
@@ -66,6 +81,8 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private transient ModelInput modelInput;
     private transient ValueState<StoredKeyState> keyState;
     private transient ByteBuffer codecBuffer;
+    private transient MapState<Long, List<IN>> heldEvents;
+    private transient InternalTimerService<VoidNamespace> releaseTimers;
 
     private transient List<Pending<K, IN>> pending;
     private transient long pendingBytes;
@@ -76,6 +93,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private transient Counter eventsIn;
     private transient Counter eventsOut;
     private transient Counter eventsRejected;
+    private transient Counter eventsLate;
     private transient Counter resetsSession;
     private transient Counter resetsTtl;
     private transient Counter resetsModelMismatch;
@@ -115,11 +133,13 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     }
 
     MambaOperator(MambaOperatorSettings settings, InputEncoder<IN> encoder, OutputMapper<IN, OUT> mapper,
-                  OutputTag<Tuple2<IN, String>> rejectedTag) {
+                  TypeInformation<IN> inputType) {
         this.settings = settings;
         this.encoder = encoder;
         this.mapper = mapper;
-        this.rejectedTag = rejectedTag;
+        this.inputType = inputType;
+        this.rejectedTag = MambaOperatorBuilder.rejectedTag(inputType);
+        this.lateTag = MambaOperatorBuilder.lateTag(inputType);
     }
 
     @Override
@@ -148,6 +168,11 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                     .build());
         }
         keyState = getPartitionedState(descriptor);
+        if (settings.eventTimeOrdering()) {
+            heldEvents = getPartitionedState(new MapStateDescriptor<>("mamba-held-events", LongSerializer.INSTANCE,
+                    new ListSerializer<>(inputType.createSerializer(getExecutionConfig().getSerializerConfig()))));
+            releaseTimers = getInternalTimerService("mamba-release", VoidNamespaceSerializer.INSTANCE, this);
+        }
 
         pending = new ArrayList<>(capacity);
         cache = new LinkedHashMap<>(16, 0.75f, true);
@@ -158,6 +183,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         eventsIn = group.counter("eventsIn");
         eventsOut = group.counter("eventsOut");
         eventsRejected = group.counter("eventsRejected");
+        eventsLate = group.counter("eventsLate");
         resetsSession = group.counter("stateResetsSessionGap");
         resetsTtl = group.counter("stateResetsTtl");
         resetsModelMismatch = group.counter("stateResetsModelMismatch");
@@ -174,18 +200,54 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     }
 
     @Override
-    @SuppressWarnings("unchecked")
     public void processElement(StreamRecord<IN> record) throws Exception {
         eventsIn.inc();
-        IN event = record.getValue();
+        if (!settings.eventTimeOrdering()) {
+            accept(record.getValue(), record.hasTimestamp() ? record.getTimestamp() : null);
+            return;
+        }
+        if (!record.hasTimestamp()) {
+            reject(record.getValue(), null, "event-time ordering needs a timestamp on every event");
+        } else if (record.getTimestamp() <= releaseTimers.currentWatermark()) {
+            eventsLate.inc();
+            output.collect(lateTag, record);
+        } else {
+            long timestamp = record.getTimestamp();
+            List<IN> atTime = heldEvents.get(timestamp);
+            if (atTime == null) {
+                atTime = new ArrayList<>(1);
+                releaseTimers.registerEventTimeTimer(VoidNamespace.INSTANCE, timestamp);
+            }
+            atTime.add(record.getValue());
+            heldEvents.put(timestamp, atTime);
+        }
+    }
+
+    /** The watermark passed a key's held events: they join the bundle in timestamp (then arrival) order. */
+    @Override
+    public void onEventTime(InternalTimer<K, VoidNamespace> timer) throws Exception {
+        List<IN> events = heldEvents.get(timer.getTimestamp());
+        heldEvents.remove(timer.getTimestamp());
+        for (IN event : events) {
+            accept(event, timer.getTimestamp());
+        }
+    }
+
+    @Override
+    public void onProcessingTime(InternalTimer<K, VoidNamespace> timer) {
+        // Only event-time timers are registered.
+    }
+
+    /** Encodes an event for the current key and buffers it, or rejects it. */
+    @SuppressWarnings("unchecked")
+    private void accept(IN event, Long eventTime) throws Exception {
         String problem = encode(event);
         if (problem != null) {
-            eventsRejected.inc();
-            output.collect(rejectedTag, new StreamRecord<>(Tuple2.of(event, problem), record.getTimestamp()));
+            reject(event, eventTime, problem);
             return;
         }
         long arrival = getProcessingTimeService().getCurrentProcessingTime();
-        long timestamp = record.hasTimestamp() ? record.getTimestamp() : arrival;
+        long timestamp = eventTime != null ? eventTime : arrival;
         boolean tokens = modelInput.takesTokens();
         pending.add(new Pending<>((K) getCurrentKey(), event, timestamp,
                 settings.sessionGapEventTime() ? timestamp : arrival, tokens ? modelInput.token() : -1,
@@ -201,6 +263,15 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                 flush();
             });
         }
+    }
+
+    private void reject(IN event, Long timestamp, String reason) {
+        eventsRejected.inc();
+        StreamRecord<Tuple2<IN, String>> rejected = new StreamRecord<>(Tuple2.of(event, reason));
+        if (timestamp != null) {
+            rejected.setTimestamp(timestamp);
+        }
+        output.collect(rejectedTag, rejected);
     }
 
     /** Encodes the event into {@link #modelInput}; returns why it cannot be used, or null. */
@@ -228,10 +299,19 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         return null;
     }
 
+    /**
+     * Steps everything buffered, then fires the event-time timers (releasing held events into the bundle),
+     * steps those too, and only then forwards the watermark: no result is ever behind a watermark already
+     * sent.
+     */
     @Override
     public void processWatermark(Watermark mark) throws Exception {
         flush();
-        super.processWatermark(mark);
+        if (timeServiceManager != null) {
+            timeServiceManager.advanceWatermark(mark);
+        }
+        flush();
+        output.emitWatermark(mark);
     }
 
     @Override

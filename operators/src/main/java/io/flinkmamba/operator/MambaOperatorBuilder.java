@@ -23,6 +23,7 @@ import java.util.Objects;
  *         .applyTo(events.keyBy(Event::user));
  * scored.results();   // one result per accepted event
  * scored.rejected();  // (event, reason) for events the encoder could not turn into model input
+ * scored.late();      // events behind the watermark, with event-time ordering
  * }</pre>
  * Settings not given come from {@link #configure(ReadableConfig)}'s {@link MambaOptions}, else their
  * defaults.
@@ -42,6 +43,7 @@ public final class MambaOperatorBuilder<IN, OUT> {
     private boolean sessionGapEventTime = MambaOptions.SESSION_EVENT_TIME.defaultValue();
     private Duration stateTtl = MambaOptions.STATE_TTL.defaultValue();
     private ModelMismatchPolicy onModelMismatch = MambaOptions.ON_MODEL_MISMATCH.defaultValue();
+    private boolean eventTimeOrdering = MambaOptions.EVENT_TIME_ORDERING.defaultValue();
 
     private MambaOperatorBuilder(String modelDir) {
         this.modelDir = modelDir;
@@ -65,6 +67,7 @@ public final class MambaOperatorBuilder<IN, OUT> {
         config.getOptional(MambaOptions.SESSION_EVENT_TIME).ifPresent(v -> sessionGapEventTime = v);
         config.getOptional(MambaOptions.STATE_TTL).ifPresent(v -> stateTtl = v);
         config.getOptional(MambaOptions.ON_MODEL_MISMATCH).ifPresent(v -> onModelMismatch = v);
+        config.getOptional(MambaOptions.EVENT_TIME_ORDERING).ifPresent(v -> eventTimeOrdering = v);
         return this;
     }
 
@@ -127,17 +130,26 @@ public final class MambaOperatorBuilder<IN, OUT> {
         return this;
     }
 
+    /**
+     * Holds each key's events until the watermark passes them and steps them in timestamp order; events at
+     * or behind the watermark on arrival go to {@link MambaStream#late()}.
+     */
+    public MambaOperatorBuilder<IN, OUT> eventTimeOrdering(boolean enabled) {
+        this.eventTimeOrdering = enabled;
+        return this;
+    }
+
     /** The validated settings; also checked by {@link #applyTo}. */
     public MambaOperatorSettings settings() {
         return new MambaOperatorSettings(modelDir, bundleSize, bundleBytes, maxBundleDelay, stateCodec, cacheSize,
-                engine, sessionGap, sessionGapEventTime, stateTtl, onModelMismatch);
+                engine, sessionGap, sessionGapEventTime, stateTtl, onModelMismatch, eventTimeOrdering);
     }
 
     /** The operator, for tests and for callers that wire it themselves. */
     public <K> MambaOperator<K, IN, OUT> build(TypeInformation<IN> inputType) {
         Objects.requireNonNull(encoder, "an input encoder is required");
         Objects.requireNonNull(mapper, "an output mapper is required");
-        return new MambaOperator<>(settings(), encoder, mapper, rejectedTag(inputType));
+        return new MambaOperator<>(settings(), encoder, mapper, inputType);
     }
 
     /** Applies the operator to a keyed stream. */
@@ -145,7 +157,13 @@ public final class MambaOperatorBuilder<IN, OUT> {
         Objects.requireNonNull(outputType, "an output mapper with its output type is required");
         MambaOperator<K, IN, OUT> operator = build(input.getType());
         SingleOutputStreamOperator<OUT> results = input.transform("Mamba", outputType, operator);
-        return new MambaStream<>(results, results.getSideOutput(rejectedTag(input.getType())));
+        return new MambaStream<>(results, results.getSideOutput(rejectedTag(input.getType())),
+                results.getSideOutput(lateTag(input.getType())));
+    }
+
+    /** The side output of events that arrived behind the watermark (with event-time ordering). */
+    public static <IN> OutputTag<IN> lateTag(TypeInformation<IN> inputType) {
+        return new OutputTag<>("mamba-late", inputType);
     }
 
     /** The side output of rejected events: (event, reason). */

@@ -19,6 +19,8 @@ import java.time.Duration;
  * @param sessionGapEventTime the gap is measured in event time (else processing time)
  * @param stateTtl          a key's state expires after this much processing time without events; zero: never
  * @param onModelMismatch   what to do with a state written by another model
+ * @param eventTimeOrdering hold each key's events until the watermark passes them, then step them in
+ *                          timestamp order; events behind the watermark go to the late side output
  */
 public record MambaOperatorSettings(
         String modelDir,
@@ -31,7 +33,8 @@ public record MambaOperatorSettings(
         Duration sessionGap,
         boolean sessionGapEventTime,
         Duration stateTtl,
-        ModelMismatchPolicy onModelMismatch) implements Serializable {
+        ModelMismatchPolicy onModelMismatch,
+        boolean eventTimeOrdering) implements Serializable {
 
     public MambaOperatorSettings {
         require(modelDir != null && !modelDir.isBlank(), "a model folder is required");

@@ -53,4 +53,9 @@ public final class MambaOptions {
             .key("mamba.state.on-model-mismatch")
             .enumType(ModelMismatchPolicy.class).defaultValue(ModelMismatchPolicy.RESET)
             .withDescription("A stored state written by another model: RESET the key or FAIL the job.");
+
+    public static final ConfigOption<Boolean> EVENT_TIME_ORDERING = ConfigOptions.key("mamba.event-time-ordering")
+            .booleanType().defaultValue(false)
+            .withDescription("Step each key's events in timestamp order once the watermark passes them; events "
+                    + "behind the watermark go to the late side output.");
 }

@@ -9,6 +9,8 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
  *
  * @param results  one result per accepted event, in each key's event order
  * @param rejected (event, reason) for each event that could not be turned into model input
+ * @param late     events that arrived at or behind the watermark, with event-time ordering
  */
-public record MambaStream<IN, OUT>(SingleOutputStreamOperator<OUT> results, DataStream<Tuple2<IN, String>> rejected) {
+public record MambaStream<IN, OUT>(SingleOutputStreamOperator<OUT> results, DataStream<Tuple2<IN, String>> rejected,
+                                   DataStream<IN> late) {
 }

@@ -279,4 +279,85 @@ class MambaOperatorHarnessTest {
             assertTrue(String.valueOf(e.getMessage()).contains("written by model"), e.toString());
         }
     }
+
+    @Test
+    void eventTimeOrderingStepsByTimestampAndSendsLateEventsAside() throws Exception {
+        OperatorFixture f = new OperatorFixture(dir, LayerType.MAMBA1);
+        try (var harness = OperatorFixture.harness(f.builder().bundleSize(100).eventTimeOrdering(true), 1, 0)) {
+            harness.open();
+            harness.processElement(Tuple2.of("a", 3), 30);
+            harness.processElement(Tuple2.of("a", 1), 10);
+            harness.processElement(Tuple2.of("b", 7), 15);
+            harness.processElement(Tuple2.of("a", 2), 20);
+            harness.processWatermark(20);
+            List<Result> released = harness.extractOutputValues();
+            assertEquals(java.util.Set.of(1, 7, 2), released.stream().map(Result::token)
+                    .collect(java.util.stream.Collectors.toSet()), "exactly the events up to the watermark");
+            assertEquals(3, released.size());
+            harness.processElement(Tuple2.of("a", 9), 19); // behind the watermark: late
+            harness.processWatermark(40);
+            harness.endInput();
+            List<Result> out = harness.extractOutputValues();
+            List<Integer> tokensOfA = out.stream().filter(r -> r.key().equals("a")).map(Result::token).toList();
+            assertEquals(List.of(1, 2, 3), tokensOfA, "key a stepped in timestamp order");
+            Map<String, List<Result>> byKey = OperatorFixture.byKey(out);
+            assertSameHidden(f.reference(List.of(Tuple2.of("a", 1), Tuple2.of("a", 2), Tuple2.of("a", 3),
+                    Tuple2.of("b", 7))), byKey);
+            List<StreamRecord<Tuple2<String, Integer>>> late = new ArrayList<>(
+                    harness.getSideOutput(MambaOperatorBuilder.lateTag(OperatorFixture.EVENT_TYPE)));
+            assertEquals(1, late.size());
+            assertEquals(Tuple2.of("a", 9), late.get(0).getValue());
+        }
+    }
+
+    @Test
+    void heldEventsSurviveASnapshot() throws Exception {
+        OperatorFixture f = new OperatorFixture(dir, LayerType.MAMBA1);
+        OperatorSubtaskState snapshot;
+        try (var h = OperatorFixture.harness(f.builder().eventTimeOrdering(true), 1, 0)) {
+            h.open();
+            h.processElement(Tuple2.of("a", 2), 20);
+            h.processElement(Tuple2.of("a", 1), 10);
+            h.prepareSnapshotPreBarrier(1);
+            snapshot = h.snapshot(1, 0);
+            assertEquals(0, h.extractOutputValues().size(), "held until the watermark");
+        }
+        try (var h = OperatorFixture.harness(f.builder().eventTimeOrdering(true), 1, 0)) {
+            h.initializeState(snapshot);
+            h.open();
+            h.processWatermark(100);
+            List<Result> out = h.extractOutputValues();
+            assertEquals(List.of(1, 2), out.stream().map(Result::token).toList());
+        }
+    }
+
+    @Test
+    void nonFiniteFeaturesAreRejected() throws Exception {
+        io.flinkmamba.model.MambaModel model = io.flinkmamba.model.RandomModels.create(
+                io.flinkmamba.model.RandomModels.config(LayerType.MAMBA1, 8, 1, 0, 4), 1, 0f);
+        Path modelDir = dir.resolve("features");
+        io.flinkmamba.model.ModelWriter.write(model, modelDir, io.flinkmamba.safetensors.DType.F32);
+        MambaOperatorBuilder<Tuple2<String, Integer>, Long> builder =
+                MambaOperatorBuilder.<Tuple2<String, Integer>, Long>forModel(modelDir)
+                        .inputEncoder((event, input) -> java.util.Arrays.fill(input.features(),
+                                event.f1 == 0 ? Float.NaN : event.f1 == 1 ? Float.POSITIVE_INFINITY : event.f1))
+                        .outputMapper((event, out) -> out.eventsSeen(),
+                                org.apache.flink.api.common.typeinfo.Types.LONG)
+                        .bundleSize(1);
+        try (KeyedOneInputStreamOperatorTestHarness<String, Tuple2<String, Integer>, Long> h =
+                     new KeyedOneInputStreamOperatorTestHarness<>(builder.<String>build(OperatorFixture.EVENT_TYPE),
+                             e -> e.f0, org.apache.flink.api.common.typeinfo.Types.STRING)) {
+            h.setStateBackend(new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
+            h.open();
+            h.processElement(Tuple2.of("a", 5), 0);
+            h.processElement(Tuple2.of("a", 0), 1);
+            h.processElement(Tuple2.of("a", 1), 2);
+            h.processElement(Tuple2.of("a", 6), 3);
+            h.endInput();
+            assertEquals(List.of(1L, 2L), h.extractOutputValues());
+            List<String> reasons = h.getSideOutput(MambaOperatorBuilder.rejectedTag(OperatorFixture.EVENT_TYPE))
+                    .stream().map(r -> r.getValue().f1).toList();
+            assertEquals(List.of("feature 0 is NaN", "feature 0 is Infinity"), reasons);
+        }
+    }
 }
