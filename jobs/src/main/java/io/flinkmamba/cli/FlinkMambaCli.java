@@ -5,6 +5,7 @@ import picocli.CommandLine.Command;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.lang.module.ModuleFinder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,7 +34,8 @@ public final class FlinkMambaCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        if (!ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent() && System.getProperty(RELAUNCHED) == null) {
+        if (!ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent()
+                && ModuleFinder.ofSystem().find(VECTOR_MODULE).isPresent() && System.getProperty(RELAUNCHED) == null) {
             Integer exit = relaunchWithVectorApi(args);
             if (exit != null) {
                 System.exit(exit);
@@ -45,8 +47,8 @@ public final class FlinkMambaCli implements Runnable {
     /**
      * {@code java -jar} cannot resolve the JDK's incubating Vector API module, which the CPU engine's SIMD
      * kernels need (about twice the throughput), so the tool runs itself again in a child JVM with
-     * {@code --add-modules jdk.incubator.vector} and the same JVM options. Returns the child's exit code,
-     * or null when no child could be started (the scalar kernels are used then).
+     * {@code --add-modules jdk.incubator.vector} and the same JVM options, where the runtime has that module.
+     * Returns the child's exit code, or null when no child could be started (the scalar kernels run then).
      */
     private static Integer relaunchWithVectorApi(String[] args) {
         List<String> command = new ArrayList<>();

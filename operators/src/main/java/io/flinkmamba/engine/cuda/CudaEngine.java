@@ -1,0 +1,442 @@
+package io.flinkmamba.engine.cuda;
+
+import io.flinkmamba.engine.MambaEngine;
+import io.flinkmamba.engine.StepBatch;
+import io.flinkmamba.model.LayerWeights;
+import io.flinkmamba.model.MambaConfig;
+import io.flinkmamba.model.MambaConfig.LayerType;
+import io.flinkmamba.model.MambaModel;
+import io.flinkmamba.state.StateCodec;
+import io.flinkmamba.state.StateLayout;
+import jcuda.Pointer;
+import jcuda.Sizeof;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.JCudaDriver;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+
+import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
+import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
+import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
+import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
+import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static jcuda.driver.JCudaDriver.cuMemAlloc;
+import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
+import static jcuda.driver.JCudaDriver.cuModuleLoadData;
+import static jcuda.driver.JCudaDriver.cuModuleUnload;
+
+/**
+ * The {@link MambaEngine} on an NVIDIA GPU through JCuda's driver API, running the kernels of
+ * {@code src/cuda/mamba_step.cu} (compiled into this jar as a fatbin). Weights live on the device, and so
+ * can states: a resident pool of {@code residentSlots} slots (stored as float32, float16 or bfloat16,
+ * computed in float32) that {@link #stepResident} steps in place, so that only inputs go to the device and
+ * only outputs come back. {@link #step} hands states over per call through a scratch pool instead. One
+ * context per device (the primary context, shared by every engine of the JVM).
+ */
+public final class CudaEngine implements MambaEngine {
+    static final String KERNELS = "/io/flinkmamba/engine/cuda/mamba_step.fatbin";
+
+    private final MambaModel model;
+    private final MambaConfig c;
+    private final StateLayout layout;
+    private final StateCodec storage;
+    private final String suffix;
+    private final CUdevice device = new CUdevice();
+    private final CUcontext context = new CUcontext();
+    private final CUmodule module = new CUmodule();
+    private final List<CUdeviceptr> allocations = new ArrayList<>();
+
+    private final CUfunction gemm;
+    private final CUfunction embed;
+    private final CUfunction addNorm;
+    private final CUfunction conv;
+    private final CUfunction ssm1;
+    private final CUfunction ssm2;
+    private final CUfunction gatedNorm;
+    private final CUfunction gather;
+    private final CUfunction scatter;
+
+    private final DeviceLayer[] layers;
+    private final CUdeviceptr embedding;
+    private final CUdeviceptr normF;
+    private final CUdeviceptr normFBias;
+    private final CUdeviceptr lmHead;
+
+    private final int residentSlots;
+    private final CUdeviceptr residentPool;
+    private Buffers buffers;
+
+    private record DeviceLayer(CUdeviceptr norm, CUdeviceptr normBias, CUdeviceptr inProj, CUdeviceptr inProjBias,
+                               CUdeviceptr conv, CUdeviceptr convBias, CUdeviceptr xProj, CUdeviceptr dtProj,
+                               CUdeviceptr dtBias, CUdeviceptr a, CUdeviceptr d, CUdeviceptr gatedNorm,
+                               CUdeviceptr outProj, CUdeviceptr outProjBias) {}
+
+    /** Device scratch for up to {@code rows} rows. */
+    private record Buffers(int rows, CUdeviceptr slots, CUdeviceptr pool, CUdeviceptr packedStates,
+                           CUdeviceptr residentSlots, CUdeviceptr tokens, CUdeviceptr residual, CUdeviceptr normed, CUdeviceptr inProj,
+                           CUdeviceptr convOut, CUdeviceptr xProj, CUdeviceptr dt, CUdeviceptr y,
+                           CUdeviceptr mixerOut, CUdeviceptr hidden, CUdeviceptr logits) {}
+
+    /** Whether this JVM can run the engine: a CUDA device, the driver library and kernels in the jar. */
+    public static boolean available() {
+        if (CudaEngine.class.getResource(KERNELS) == null) {
+            return false;
+        }
+        try {
+            JCudaDriver.setExceptionsEnabled(true);
+            JCudaDriver.cuInit(0);
+            int[] count = new int[1];
+            JCudaDriver.cuDeviceGetCount(count);
+            return count[0] > 0;
+        } catch (Throwable e) {
+            return false;
+        }
+    }
+
+    /**
+     * @param deviceIndex   the CUDA device
+     * @param storage       how slot pools store states: FLOAT32, FLOAT16 or BFLOAT16
+     * @param residentSlots states kept on the device between calls (0: none)
+     */
+    public CudaEngine(MambaModel model, int deviceIndex, StateCodec storage, int residentSlots) {
+        this.model = model;
+        this.c = model.config();
+        this.layout = c.stateLayout();
+        this.storage = storage;
+        this.suffix = switch (storage) {
+            case FLOAT32 -> "f32";
+            case FLOAT16 -> "f16";
+            case BFLOAT16 -> "bf16";
+            default -> throw new IllegalArgumentException("the CUDA slot pool stores float32, float16 or bfloat16 "
+                    + "states, not " + storage.configName());
+        };
+        byte[] fatbin = readKernels();
+        JCudaDriver.setExceptionsEnabled(true);
+        JCudaDriver.cuInit(0);
+        cuDeviceGet(device, deviceIndex);
+        cuDevicePrimaryCtxRetain(context, device);
+        cuCtxSetCurrent(context);
+        cuModuleLoadData(module, fatbin);
+        gemm = function("gemm_nt");
+        embed = function("embed");
+        addNorm = function("add_norm");
+        conv = function("conv_step_" + suffix);
+        ssm1 = function("ssm1_step_" + suffix);
+        ssm2 = function("ssm2_step_" + suffix);
+        gatedNorm = function("gated_norm");
+        gather = function("gather_states_" + suffix);
+        scatter = function("scatter_states_" + suffix);
+
+        layers = new DeviceLayer[c.nLayer()];
+        for (int l = 0; l < layers.length; l++) {
+            LayerWeights w = model.layers().get(l);
+            float[] a = new float[w.aLog().length];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) -Math.exp(w.aLog()[i]);
+            }
+            layers[l] = new DeviceLayer(upload(w.norm()), upload(w.normBias()), upload(w.inProj()),
+                    upload(w.inProjBias()), upload(w.conv()), upload(w.convBias()), upload(w.xProj()),
+                    upload(w.dtProj()), upload(w.dtBias()), upload(a), upload(w.d()), upload(w.gatedNorm()),
+                    upload(w.outProj()), upload(w.outProjBias()));
+        }
+        embedding = upload(model.embedding());
+        normF = upload(model.normF());
+        normFBias = upload(model.normFBias());
+        lmHead = model.lmHead() == model.embedding() ? embedding : upload(model.lmHead());
+        this.residentSlots = residentSlots;
+        this.residentPool = alloc((long) residentSlots * layout.floatsPerKey() * elementBytes());
+    }
+
+    private int elementBytes() {
+        return storage == StateCodec.FLOAT32 ? Sizeof.FLOAT : Sizeof.SHORT;
+    }
+
+    private static byte[] readKernels() {
+        try (InputStream in = CudaEngine.class.getResourceAsStream(KERNELS)) {
+            if (in == null) {
+                throw new IllegalStateException("this flink-mamba jar carries no CUDA kernels (it was built without "
+                        + "nvcc); rebuild where nvcc is installed or use the cpu engine");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read the CUDA kernels " + KERNELS, e);
+        }
+    }
+
+    private CUfunction function(String name) {
+        CUfunction f = new CUfunction();
+        cuModuleGetFunction(f, module, name);
+        return f;
+    }
+
+    private CUdeviceptr alloc(long bytes) {
+        CUdeviceptr p = new CUdeviceptr();
+        cuMemAlloc(p, Math.max(bytes, 4));
+        allocations.add(p);
+        return p;
+    }
+
+    /** A device copy of {@code data}; the null pointer for absent optional weights. */
+    private CUdeviceptr upload(float[] data) {
+        if (data == null) {
+            return new CUdeviceptr();
+        }
+        CUdeviceptr p = alloc((long) data.length * Sizeof.FLOAT);
+        cuMemcpyHtoD(p, Pointer.to(data), (long) data.length * Sizeof.FLOAT);
+        return p;
+    }
+
+    private Buffers buffers(int rows) {
+        if (buffers != null && buffers.rows() >= rows) {
+            return buffers;
+        }
+        freeBuffers();
+        long r = rows;
+        int[] slotIds = new int[rows];
+        for (int i = 0; i < rows; i++) {
+            slotIds[i] = i;
+        }
+        CUdeviceptr slots = alloc(r * Sizeof.INT);
+        cuMemcpyHtoD(slots, Pointer.to(slotIds), r * Sizeof.INT);
+        buffers = new Buffers(rows, slots,
+                alloc(r * layout.floatsPerKey() * elementBytes()),
+                alloc(r * layout.floatsPerKey() * Sizeof.FLOAT),
+                alloc(r * Sizeof.INT),
+                alloc(r * Sizeof.INT),
+                alloc(r * c.dModel() * Sizeof.FLOAT),
+                alloc(r * c.dModel() * Sizeof.FLOAT),
+                alloc(r * c.inProjSize() * Sizeof.FLOAT),
+                alloc(r * c.convChannels() * Sizeof.FLOAT),
+                alloc(r * Math.max(1, c.layer() == LayerType.MAMBA1 ? c.xProjSize() : 1) * Sizeof.FLOAT),
+                alloc(r * c.dInner() * Sizeof.FLOAT),
+                alloc(r * c.dInner() * Sizeof.FLOAT),
+                alloc(r * c.dModel() * Sizeof.FLOAT),
+                alloc(r * c.dModel() * Sizeof.FLOAT),
+                alloc(r * Math.max(1, c.vocabSize()) * Sizeof.FLOAT));
+        return buffers;
+    }
+
+    private void freeBuffers() {
+        if (buffers == null) {
+            return;
+        }
+        for (CUdeviceptr p : new CUdeviceptr[] {buffers.slots(), buffers.pool(), buffers.packedStates(),
+                buffers.residentSlots(), buffers.tokens(), buffers.residual(), buffers.normed(), buffers.inProj(), buffers.convOut(),
+                buffers.xProj(), buffers.dt(), buffers.y(), buffers.mixerOut(), buffers.hidden(), buffers.logits()}) {
+            cuMemFree(p);
+            allocations.remove(p);
+        }
+        buffers = null;
+    }
+
+    @Override
+    public MambaModel model() {
+        return model;
+    }
+
+    @Override
+    public StateLayout stateLayout() {
+        return layout;
+    }
+
+    @Override
+    public void step(StepBatch batch) {
+        int rows = batch.size();
+        if (rows == 0) {
+            return;
+        }
+        cuCtxSetCurrent(context);
+        Buffers b = buffers(rows);
+        int floats = layout.floatsPerKey();
+        cuMemcpyHtoD(b.packedStates(), Pointer.to(batch.states()), (long) rows * floats * Sizeof.FLOAT);
+        launch(scatter, blocks((long) rows * floats, 256), 256, b.packedStates(), b.pool(), b.slots(),
+                (long) floats, rows);
+        run(batch, b, b.pool(), b.slots());
+        launch(gather, blocks((long) rows * floats, 256), 256, b.pool(), b.slots(), (long) floats,
+                b.packedStates(), rows);
+        cuMemcpyDtoH(Pointer.to(batch.states()), b.packedStates(), (long) rows * floats * Sizeof.FLOAT);
+        cuCtxSynchronize();
+    }
+
+    /**
+     * Steps row r's key in resident slot {@code slots[r]}, in place: {@code batch.states()} is not used.
+     * Inputs go up and the hidden outputs (and logits, when the batch has them) come back.
+     */
+    public void stepResident(StepBatch batch, int[] slots) {
+        int rows = batch.size();
+        if (rows == 0) {
+            return;
+        }
+        for (int r = 0; r < rows; r++) {
+            checkSlot(slots[r]);
+        }
+        cuCtxSetCurrent(context);
+        Buffers b = buffers(rows);
+        cuMemcpyHtoD(b.residentSlots(), Pointer.to(slots), (long) rows * Sizeof.INT);
+        run(batch, b, residentPool, b.residentSlots());
+        cuCtxSynchronize();
+    }
+
+    /** Copies a key's float32 state into resident slot {@code slot}. */
+    public void writeSlot(int slot, float[] state, int offset) {
+        moveSlot(slot, state, offset, true);
+    }
+
+    /** Copies resident slot {@code slot} out as a float32 state. */
+    public void readSlot(int slot, float[] state, int offset) {
+        moveSlot(slot, state, offset, false);
+    }
+
+    private void moveSlot(int slot, float[] state, int offset, boolean write) {
+        checkSlot(slot);
+        cuCtxSetCurrent(context);
+        Buffers b = buffers(1);
+        int floats = layout.floatsPerKey();
+        cuMemcpyHtoD(b.residentSlots(), Pointer.to(new int[] {slot}), Sizeof.INT);
+        if (write) {
+            cuMemcpyHtoD(b.packedStates(), Pointer.to(state).withByteOffset((long) offset * Sizeof.FLOAT),
+                    (long) floats * Sizeof.FLOAT);
+            launch(scatter, blocks(floats, 256), 256, b.packedStates(), residentPool, b.residentSlots(), (long) floats,
+                    1);
+        } else {
+            launch(gather, blocks(floats, 256), 256, residentPool, b.residentSlots(), (long) floats, b.packedStates(),
+                    1);
+            cuMemcpyDtoH(Pointer.to(state).withByteOffset((long) offset * Sizeof.FLOAT), b.packedStates(),
+                    (long) floats * Sizeof.FLOAT);
+        }
+        cuCtxSynchronize();
+    }
+
+    private void checkSlot(int slot) {
+        if (slot < 0 || slot >= residentSlots) {
+            throw new IllegalArgumentException("slot " + slot + " outside the resident pool 0.." + (residentSlots - 1));
+        }
+    }
+
+    /** Embeds the inputs and runs every layer on the states of {@code pool} named by {@code slots}. */
+    private void run(StepBatch batch, Buffers b, CUdeviceptr pool, CUdeviceptr slots) {
+        int rows = batch.size();
+        int d = c.dModel();
+        if (batch.input() == StepBatch.Input.TOKENS) {
+            int[] tokens = batch.tokens();
+            for (int r = 0; r < rows; r++) {
+                if (tokens[r] < 0 || tokens[r] >= c.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + tokens[r] + " at row " + r
+                            + " is outside the vocabulary 0.." + (c.vocabSize() - 1));
+                }
+            }
+            cuMemcpyHtoD(b.tokens(), Pointer.to(tokens), (long) rows * Sizeof.INT);
+            launch(embed, rows, 128, b.tokens(), embedding, b.residual(), rows, d);
+        } else {
+            cuMemcpyHtoD(b.residual(), Pointer.to(batch.features()), (long) rows * d * Sizeof.FLOAT);
+        }
+        for (int l = 0; l < layers.length; l++) {
+            layer(l, layers[l], rows, b, pool, slots);
+        }
+        launch(addNorm, rows, 256, b.residual(), b.mixerOut(), normF, normFBias, b.hidden(), rows, d, c.normEps());
+        cuMemcpyDtoH(Pointer.to(batch.hidden()), b.hidden(), (long) rows * d * Sizeof.FLOAT);
+        if (batch.hasLogits()) {
+            gemm(b.hidden(), d, lmHead, new CUdeviceptr(), b.logits(), c.vocabSize(), rows, c.vocabSize(), d);
+            cuMemcpyDtoH(Pointer.to(batch.logits()), b.logits(), (long) rows * c.vocabSize() * Sizeof.FLOAT);
+        }
+    }
+
+    private void layer(int l, DeviceLayer w, int rows, Buffers b, CUdeviceptr pool, CUdeviceptr slots) {
+        int d = c.dModel();
+        int di = c.dInner();
+        int inSize = c.inProjSize();
+        long floats = layout.floatsPerKey();
+        launch(addNorm, rows, 256, b.residual(), l == 0 ? new CUdeviceptr() : b.mixerOut(), w.norm(), w.normBias(),
+                b.normed(), rows, d, c.normEps());
+        gemm(b.normed(), d, w.inProj(), w.inProjBias(), b.inProj(), inSize, rows, inSize, d);
+        int convCh = c.convChannels();
+        launch(conv, blocks((long) rows * convCh, 256), 256, b.inProj(), inSize,
+                c.layer() == LayerType.MAMBA1 ? 0 : di, pool, slots, floats, (long) layout.convOffset(l),
+                w.conv(), w.convBias(), b.convOut(), rows, convCh, c.dConv());
+        long lanes = (long) rows * di * 16;
+        if (c.layer() == LayerType.MAMBA1) {
+            int xps = c.xProjSize();
+            gemm(b.convOut(), di, w.xProj(), new CUdeviceptr(), b.xProj(), xps, rows, xps, di);
+            gemm(b.xProj(), xps, w.dtProj(), new CUdeviceptr(), b.dt(), di, rows, di, c.dtRank());
+            launch(ssm1, blocks(lanes, 256), 256, b.inProj(), inSize, b.convOut(), b.xProj(), xps, c.dtRank(),
+                    b.dt(), pool, slots, floats, (long) layout.ssmOffset(l), w.a(), w.dtBias(), w.d(), b.y(),
+                    rows, di, c.dState());
+        } else {
+            launch(ssm2, blocks(lanes, 256), 256, b.inProj(), inSize, b.convOut(), pool, slots, floats,
+                    (long) layout.ssmOffset(l), w.a(), w.dtBias(), w.d(), c.dHasHdim() ? 1 : 0, b.y(), rows, di,
+                    c.dState(), c.headDim(), c.nGroups());
+            launch(gatedNorm, rows * c.nGroups(), 256, b.y(), b.inProj(), inSize, w.gatedNorm(), rows, di,
+                    c.nGroups(), c.normBeforeGate() ? 1 : 0, c.normEps());
+        }
+        gemm(b.y(), di, w.outProj(), w.outProjBias(), b.mixerOut(), d, rows, d, di);
+    }
+
+    @Override
+    public void logits(float[] hidden, int rows, float[] logits) {
+        if (!c.hasLmHead()) {
+            throw new IllegalStateException("the model has no LM head");
+        }
+        cuCtxSetCurrent(context);
+        Buffers b = buffers(rows);
+        cuMemcpyHtoD(b.hidden(), Pointer.to(hidden), (long) rows * c.dModel() * Sizeof.FLOAT);
+        gemm(b.hidden(), c.dModel(), lmHead, new CUdeviceptr(), b.logits(), c.vocabSize(), rows, c.vocabSize(),
+                c.dModel());
+        cuMemcpyDtoH(Pointer.to(logits), b.logits(), (long) rows * c.vocabSize() * Sizeof.FLOAT);
+    }
+
+    /** C (m x n, row stride ldc) = A (m x k, row stride lda) . W^T + bias, W a (n, k) PyTorch weight. */
+    private void gemm(CUdeviceptr a, int lda, CUdeviceptr w, CUdeviceptr bias, CUdeviceptr out, int ldc, int m, int n,
+                      int k) {
+        Pointer params = Pointer.to(Pointer.to(a), Pointer.to(new int[] {lda}), Pointer.to(w), Pointer.to(bias),
+                Pointer.to(out), Pointer.to(new int[] {ldc}), Pointer.to(new int[] {m}), Pointer.to(new int[] {n}),
+                Pointer.to(new int[] {k}));
+        cuLaunchKernel(gemm, (n + 63) / 64, (m + 63) / 64, 1, 256, 1, 1, 0, null, params, null);
+    }
+
+    private static int blocks(long threads, int perBlock) {
+        return Math.toIntExact((threads + perBlock - 1) / perBlock);
+    }
+
+    /** Launches a 1-D grid; arguments are device pointers, ints, longs or floats, in the kernel's order. */
+    private static void launch(CUfunction f, int grid, int block, Object... args) {
+        Pointer[] pointers = new Pointer[args.length];
+        for (int i = 0; i < args.length; i++) {
+            Object arg = args[i];
+            if (arg instanceof CUdeviceptr p) {
+                pointers[i] = Pointer.to(p);
+            } else if (arg instanceof Integer v) {
+                pointers[i] = Pointer.to(new int[] {v});
+            } else if (arg instanceof Long v) {
+                pointers[i] = Pointer.to(new long[] {v});
+            } else if (arg instanceof Float v) {
+                pointers[i] = Pointer.to(new float[] {v});
+            } else {
+                throw new IllegalArgumentException("unsupported kernel argument " + arg);
+            }
+        }
+        cuLaunchKernel(f, grid, 1, 1, block, 1, 1, 0, null, Pointer.to(pointers), null);
+    }
+
+    @Override
+    public void close() {
+        cuCtxSetCurrent(context);
+        for (CUdeviceptr p : allocations) {
+            cuMemFree(p);
+        }
+        allocations.clear();
+        buffers = null;
+        cuModuleUnload(module);
+        cuDevicePrimaryCtxRelease(device);
+    }
+}

@@ -1,0 +1,173 @@
+package io.flinkmamba.engine.cuda;
+
+import io.flinkmamba.engine.CpuEngine;
+import io.flinkmamba.engine.ReferenceCheck;
+import io.flinkmamba.engine.StepBatch;
+import io.flinkmamba.model.MambaConfig;
+import io.flinkmamba.model.MambaConfig.LayerType;
+import io.flinkmamba.model.MambaModel;
+import io.flinkmamba.model.RandomModels;
+import io.flinkmamba.state.StateCodec;
+import io.flinkmamba.state.StateLayout;
+import io.flinkmamba.testing.SharedData;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.ByteBuffer;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The CUDA kernels against the CPU engine (their reference): random models of both layer types and odd
+ * sizes, batches of 1 to 100k keys, each state storage type. Skipped where there is no CUDA device.
+ */
+class CudaEngineTest {
+
+    @BeforeAll
+    static void requireDevice() {
+        Assumptions.assumeTrue(CudaEngine.available(), "no CUDA device, driver or kernels here");
+    }
+
+    static Stream<Arguments> cases() {
+        MambaConfig m1 = new MambaConfig(LayerType.MAMBA1, 37, 2, 29, 7, 4, 2, 3, 0, 0, false, false, false, false,
+                1e-5f, true, true, true);
+        MambaConfig m1Features = new MambaConfig(LayerType.MAMBA1, 64, 2, 0, 16, 4, 2, 4, 0, 0, false, false, false,
+                true, 1e-5f, false, true, true);
+        MambaConfig m2 = new MambaConfig(LayerType.MAMBA2, 36, 2, 31, 9, 4, 2, 0, 8, 3, true, false, true, true, 1e-5f,
+                false, true, true);
+        MambaConfig m2Large = new MambaConfig(LayerType.MAMBA2, 64, 2, 0, 64, 4, 2, 0, 32, 2, true, true, false, true,
+                1e-5f, false, true, true);
+        Stream.Builder<Arguments> cases = Stream.builder();
+        for (MambaConfig config : new MambaConfig[] {m1, m1Features, m2, m2Large}) {
+            for (StateCodec storage : new StateCodec[] {StateCodec.FLOAT32, StateCodec.FLOAT16, StateCodec.BFLOAT16}) {
+                for (int batch : new int[] {1, 7, 1000}) {
+                    cases.add(Arguments.of(config, storage, batch));
+                }
+            }
+        }
+        return cases.build();
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
+    void kernelsMatchTheCpuEngine(MambaConfig config, StateCodec storage, int batchSize) {
+        compare(config, storage, batchSize, 4);
+    }
+
+    @Test
+    void batchesAboveTheGridLimitOf65535Rows() {
+        compare(RandomModels.config(LayerType.MAMBA1, 16, 1, 0, 16), StateCodec.FLOAT32, 100_000, 2);
+        compare(RandomModels.config(LayerType.MAMBA2, 16, 1, 0, 16), StateCodec.FLOAT16, 100_000, 2);
+    }
+
+    /**
+     * Steps the same random inputs through both engines. With 16-bit storage the CPU side stores its states
+     * through the matching codec (the same round-to-nearest-even) after every step, so both see the same
+     * rounding.
+     */
+    private static void compare(MambaConfig config, StateCodec storage, int batchSize, int steps) {
+        MambaModel model = RandomModels.create(config, 17, 0.2f);
+        StateLayout layout = config.stateLayout();
+        boolean tokens = config.hasLmHead();
+        StepBatch.Input input = tokens ? StepBatch.Input.TOKENS : StepBatch.Input.FEATURES;
+        SplittableRandom random = new SplittableRandom(batchSize);
+        double tolerance = storage == StateCodec.FLOAT32 ? 1e-4 : 2e-2;
+        try (CpuEngine cpu = new CpuEngine(model); CudaEngine gpu = new CudaEngine(model, 0, storage, 0)) {
+            StepBatch expected = cpu.newBatch(batchSize, input, tokens);
+            StepBatch actual = gpu.newBatch(batchSize, input, tokens);
+            expected.size(batchSize);
+            actual.size(batchSize);
+            ByteBuffer codec = ByteBuffer.allocate(storage.encodedSize(layout));
+            for (int t = 0; t < steps; t++) {
+                if (tokens) {
+                    for (int r = 0; r < batchSize; r++) {
+                        expected.tokens()[r] = actual.tokens()[r] = random.nextInt(config.vocabSize());
+                    }
+                } else {
+                    for (int i = 0; i < expected.features().length; i++) {
+                        expected.features()[i] = actual.features()[i] = (float) random.nextGaussian();
+                    }
+                }
+                cpu.step(expected);
+                gpu.step(actual);
+                if (storage != StateCodec.FLOAT32) {
+                    for (int r = 0; r < batchSize; r++) {
+                        codec.clear();
+                        storage.encode(layout, expected.states(), r * layout.floatsPerKey(), codec);
+                        codec.flip();
+                        storage.decode(layout, codec, expected.states(), r * layout.floatsPerKey());
+                    }
+                }
+                String what = String.format(Locale.ROOT, "%s %s batch %d step %d", config.layer(), storage, batchSize, t);
+                assertClose(expected.hidden(), actual.hidden(), tolerance, what + " hidden");
+                assertClose(expected.states(), actual.states(), tolerance, what + " states");
+                if (tokens) {
+                    assertClose(expected.logits(), actual.logits(), tolerance, what + " logits");
+                }
+            }
+        }
+    }
+
+    private static void assertClose(float[] expected, float[] actual, double tolerance, String what) {
+        double error = ReferenceCheck.relativeError(actual, expected);
+        assertTrue(error <= tolerance, () -> what + ": relative error " + error + " > " + tolerance);
+    }
+
+    @Test
+    void residentSlotsStepInPlaceLikeHandedOverStates() {
+        MambaConfig config = RandomModels.config(LayerType.MAMBA1, 32, 2, 0, 16);
+        MambaModel model = RandomModels.create(config, 3, 0.1f);
+        int keys = 50;
+        int floats = config.stateLayout().floatsPerKey();
+        try (CudaEngine gpu = new CudaEngine(model, 0, StateCodec.FLOAT32, 200)) {
+            StepBatch handed = gpu.newBatch(keys, StepBatch.Input.FEATURES, false);
+            StepBatch resident = gpu.newBatch(keys, StepBatch.Input.FEATURES, false);
+            handed.size(keys);
+            resident.size(keys);
+            int[] slots = new int[keys];
+            SplittableRandom random = new SplittableRandom(4);
+            for (int r = 0; r < keys; r++) {
+                slots[r] = 199 - 3 * r; // any slots, in any order
+                float[] state = new float[floats];
+                for (int i = 0; i < floats; i++) {
+                    state[i] = (float) random.nextGaussian() * 0.1f;
+                }
+                System.arraycopy(state, 0, handed.states(), r * floats, floats);
+                gpu.writeSlot(slots[r], state, 0);
+            }
+            for (int t = 0; t < 3; t++) {
+                for (int i = 0; i < handed.features().length; i++) {
+                    handed.features()[i] = resident.features()[i] = (float) random.nextGaussian();
+                }
+                gpu.step(handed);
+                gpu.stepResident(resident, slots);
+                assertArrayEquals(handed.hidden(), resident.hidden(), "hidden at step " + t);
+            }
+            float[] state = new float[floats];
+            for (int r = 0; r < keys; r++) {
+                gpu.readSlot(slots[r], state, 0);
+                assertArrayEquals(java.util.Arrays.copyOfRange(handed.states(), r * floats, (r + 1) * floats), state,
+                        "slot " + slots[r]);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"mamba1-tiny", "mamba1-layernorm", "mamba2-tiny"})
+    void officialReferenceVectors(String name) throws Exception {
+        ReferenceCheck.Result result = ReferenceCheck.run(SharedData.require("testdata/mamba-reference/" + name),
+                model -> new CudaEngine(model, 0, StateCodec.FLOAT32, 0));
+        System.out.printf(Locale.ROOT, "cuda reference %s: max_rel_err %.3e %s%n", name, result.maxRelativeError(),
+                result.comparisons());
+        assertTrue(result.passed(), result.comparisons()::toString);
+    }
+}

@@ -1,0 +1,333 @@
+// flink-mamba: one recurrent Mamba step for many keys at once, float32 compute.
+//
+// The engine runs, per layer: add_norm -> gemm_nt (in_proj) -> conv_step -> [Mamba-1: gemm_nt (x_proj),
+// gemm_nt (dt_proj), ssm1_step] [Mamba-2: ssm2_step, gated_norm] -> gemm_nt (out_proj); then add_norm
+// (final) and gemm_nt (LM head). Each batch row names its state slot in a pool of slots; a slot holds one
+// key's state in the StateLayout (version 1) order: per layer (d_conv-1) x conv_channels conv inputs
+// (oldest row first), then the ssm rows x d_state. The state kernels read and write every state element
+// exactly once per step, keep it in registers in between, and store it as float32, float16 or bfloat16
+// (the _f32/_f16/_bf16 variants); the arithmetic is float32.
+//
+// Each kernel's reference is the CPU engine (io.flinkmamba.engine.CpuEngine) with the same inputs.
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+#include <stdint.h>
+
+namespace {
+
+__device__ __forceinline__ float load(const float* p) { return *p; }
+__device__ __forceinline__ float load(const __half* p) { return __half2float(*p); }
+__device__ __forceinline__ float load(const __nv_bfloat16* p) { return __bfloat162float(*p); }
+__device__ __forceinline__ void store(float* p, float v) { *p = v; }
+__device__ __forceinline__ void store(__half* p, float v) { *p = __float2half_rn(v); }
+__device__ __forceinline__ void store(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
+
+__device__ __forceinline__ float silu(float x) { return x / (1.f + expf(-x)); }
+__device__ __forceinline__ float softplus(float x) { return x > 20.f ? x : log1pf(expf(x)); }
+
+// C[m][n] = bias[n] + sum_k A[m][k] * W[n][k]: a PyTorch linear layer. 64x64 tiles, 256 threads, each
+// computing a 4x4 block of C from 16-deep slices of A and W staged in shared memory.
+constexpr int TILE = 64;
+constexpr int DEPTH = 16;
+
+}  // namespace
+
+extern "C" __global__ void gemm_nt(const float* __restrict__ a, int lda, const float* __restrict__ w,
+                                   const float* __restrict__ bias, float* __restrict__ c, int ldc,
+                                   int m, int n, int k) {
+    __shared__ float as[DEPTH][TILE + 4];
+    __shared__ float ws[DEPTH][TILE + 4];
+    int tx = threadIdx.x % 16;
+    int ty = threadIdx.x / 16;
+    int row0 = blockIdx.y * TILE;
+    int col0 = blockIdx.x * TILE;
+    float acc[4][4] = {};
+    for (int k0 = 0; k0 < k; k0 += DEPTH) {
+        // 64 x 16 values of each operand, 4 per thread, read along k.
+        for (int i = threadIdx.x; i < TILE * DEPTH; i += blockDim.x) {
+            int r = i / DEPTH;
+            int kk = i % DEPTH;
+            int gr = row0 + r;
+            int gk = k0 + kk;
+            as[kk][r] = (gr < m && gk < k) ? a[(int64_t)gr * lda + gk] : 0.f;
+            int gc = col0 + r;
+            ws[kk][r] = (gc < n && gk < k) ? w[(int64_t)gc * k + gk] : 0.f;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < DEPTH; kk++) {
+            float av[4];
+            float wv[4];
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                av[i] = as[kk][ty * 4 + i];
+                wv[i] = ws[kk][tx * 4 + i];
+            }
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    acc[i][j] = fmaf(av[i], wv[j], acc[i][j]);
+                }
+            }
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        int r = row0 + ty * 4 + i;
+        if (r >= m) continue;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            int col = col0 + tx * 4 + j;
+            if (col < n) {
+                c[(int64_t)r * ldc + col] = acc[i][j] + (bias != nullptr ? bias[col] : 0.f);
+            }
+        }
+    }
+}
+
+// out[r] = embedding[tokens[r]].
+extern "C" __global__ void embed(const int* __restrict__ tokens, const float* __restrict__ embedding,
+                                 float* __restrict__ out, int rows, int d) {
+    int r = blockIdx.x;
+    if (r >= rows) return;
+    const float* src = embedding + (int64_t)tokens[r] * d;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) {
+        out[(int64_t)r * d + i] = src[i];
+    }
+}
+
+namespace {
+// Sum over the block (blockDim.x a multiple of 32, at most 1024).
+__device__ float block_sum(float v, float* scratch) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
+    int warp = threadIdx.x / 32;
+    if (threadIdx.x % 32 == 0) scratch[warp] = v;
+    __syncthreads();
+    int warps = blockDim.x / 32;
+    v = threadIdx.x < warps ? scratch[threadIdx.x] : 0.f;
+    if (warp == 0) {
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
+        if (threadIdx.x == 0) scratch[0] = v;
+    }
+    __syncthreads();
+    float total = scratch[0];
+    __syncthreads();
+    return total;
+}
+}  // namespace
+
+// residual[r] += add[r] (when add is not null), then out[r] = norm(residual[r]): RMSNorm when bias is
+// null, else LayerNorm. One block per row.
+extern "C" __global__ void add_norm(float* __restrict__ residual, const float* __restrict__ add,
+                                    const float* __restrict__ weight, const float* __restrict__ bias,
+                                    float* __restrict__ out, int rows, int d, float eps) {
+    __shared__ float scratch[32];
+    int r = blockIdx.x;
+    if (r >= rows) return;
+    float* x = residual + (int64_t)r * d;
+    float sum = 0.f;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) {
+        float v = x[i] + (add != nullptr ? add[(int64_t)r * d + i] : 0.f);
+        x[i] = v;
+        sum += v;
+    }
+    __syncthreads();
+    float mean = bias != nullptr ? block_sum(sum, scratch) / d : 0.f;
+    float sq = 0.f;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) {
+        float v = x[i] - mean;
+        sq += v * v;
+    }
+    float rstd = rsqrtf(block_sum(sq, scratch) / d + eps);
+    for (int i = threadIdx.x; i < d; i += blockDim.x) {
+        float v = (x[i] - mean) * rstd * weight[i];
+        out[(int64_t)r * d + i] = bias != nullptr ? v + bias[i] : v;
+    }
+}
+
+// Causal depthwise conv of one step for channel ch of row r: out = SiLU(bias + taps . [window, x]); the
+// slot's window (d_conv-1 rows of `channels`) shifts by one row and takes x. Thread per (row, channel):
+// the window's rows are channel-contiguous, so a warp reads and writes whole rows.
+template <typename S>
+__device__ void conv_step(const float* __restrict__ in, int in_stride, int in_offset, S* __restrict__ pool,
+                          const int* __restrict__ slots, int64_t slot_stride, int64_t window_offset,
+                          const float* __restrict__ taps, const float* __restrict__ bias,
+                          float* __restrict__ out, int rows, int channels, int d_conv) {
+    int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (int64_t)rows * channels) return;
+    int r = idx / channels;
+    int ch = idx % channels;
+    S* window = pool + slots[r] * slot_stride + window_offset;
+    float x = in[(int64_t)r * in_stride + in_offset + ch];
+    float acc = bias != nullptr ? bias[ch] : 0.f;
+    for (int t = 0; t < d_conv - 1; t++) {
+        float v = load(window + (int64_t)t * channels + ch);
+        acc = fmaf(taps[ch * d_conv + t], v, acc);
+        if (t > 0) store(window + (int64_t)(t - 1) * channels + ch, v);
+    }
+    acc = fmaf(taps[ch * d_conv + d_conv - 1], x, acc);
+    store(window + (int64_t)(d_conv - 2) * channels + ch, x);
+    out[(int64_t)r * channels + ch] = silu(acc);
+}
+
+// Mamba-1 selective state update. A group of 16 lanes owns one channel of one row and walks its d_state
+// values 16 at a time, so a warp touches two channels' contiguous state rows: each state element is read
+// once and written once. delta = softplus(dt + dt_bias); h = h * exp(delta * A) + (delta * B) * x;
+// y = (sum h * C + D * x) * SiLU(z).
+template <typename S>
+__device__ void ssm1_step(const float* __restrict__ xz, int xz_stride, const float* __restrict__ xc,
+                          const float* __restrict__ xdbl, int xdbl_stride, int dt_rank,
+                          const float* __restrict__ dt, S* __restrict__ pool, const int* __restrict__ slots,
+                          int64_t slot_stride, int64_t ssm_offset, const float* __restrict__ a,
+                          const float* __restrict__ dt_bias, const float* __restrict__ skip,
+                          float* __restrict__ y, int rows, int d_inner, int d_state) {
+    int64_t group = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / 16;
+    int lane = threadIdx.x % 16;
+    bool active = group < (int64_t)rows * d_inner;
+    int r = active ? group / d_inner : 0;
+    int ch = active ? group % d_inner : 0;
+    float acc = 0.f;
+    float x = 0.f;
+    if (active) {
+        float delta = softplus(dt[(int64_t)r * d_inner + ch] + dt_bias[ch]);
+        x = xc[(int64_t)r * d_inner + ch];
+        const float* b = xdbl + (int64_t)r * xdbl_stride + dt_rank;
+        const float* c = b + d_state;
+        S* h = pool + slots[r] * slot_stride + ssm_offset + (int64_t)ch * d_state;
+        const float* arow = a + (int64_t)ch * d_state;
+        for (int n = lane; n < d_state; n += 16) {
+            float state = fmaf(load(h + n), expf(delta * arow[n]), delta * b[n] * x);
+            store(h + n, state);
+            acc = fmaf(state, c[n], acc);
+        }
+    }
+    for (int o = 8; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffff, acc, o, 16);
+    if (active && lane == 0) {
+        float z = xz[(int64_t)r * xz_stride + d_inner + ch];
+        y[(int64_t)r * d_inner + ch] = (acc + skip[ch] * x) * silu(z);
+    }
+}
+
+// Mamba-2 selective state update, per head h: delta = softplus(dt[h] + dt_bias[h]), one decay
+// exp(delta * A[h]) for the head; channel p of the head: h = h * decay + (delta * B[g]) * x,
+// y = sum h * C[g] + D * x, B and C of the head's group g. Same 16-lane layout as Mamba-1.
+template <typename S>
+__device__ void ssm2_step(const float* __restrict__ zxbcdt, int in_stride, const float* __restrict__ xbc,
+                          S* __restrict__ pool, const int* __restrict__ slots, int64_t slot_stride,
+                          int64_t ssm_offset, const float* __restrict__ a, const float* __restrict__ dt_bias,
+                          const float* __restrict__ skip, int skip_per_channel, float* __restrict__ y,
+                          int rows, int d_inner, int d_state, int head_dim, int n_groups) {
+    int64_t group = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / 16;
+    int lane = threadIdx.x % 16;
+    bool active = group < (int64_t)rows * d_inner;
+    int r = active ? group / d_inner : 0;
+    int ch = active ? group % d_inner : 0;
+    int n_heads = d_inner / head_dim;
+    int head = ch / head_dim;
+    int conv_channels = d_inner + 2 * n_groups * d_state;
+    float acc = 0.f;
+    float x = 0.f;
+    if (active) {
+        float delta = softplus(zxbcdt[(int64_t)r * in_stride + d_inner + conv_channels + head] + dt_bias[head]);
+        float decay = expf(delta * a[head]);
+        const float* row = xbc + (int64_t)r * conv_channels;
+        x = row[ch];
+        int g = head / (n_heads / n_groups);
+        const float* b = row + d_inner + g * d_state;
+        const float* c = row + d_inner + n_groups * d_state + g * d_state;
+        S* h = pool + slots[r] * slot_stride + ssm_offset + (int64_t)ch * d_state;
+        for (int n = lane; n < d_state; n += 16) {
+            float state = fmaf(load(h + n), decay, delta * b[n] * x);
+            store(h + n, state);
+            acc = fmaf(state, c[n], acc);
+        }
+    }
+    for (int o = 8; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffff, acc, o, 16);
+    if (active && lane == 0) {
+        y[(int64_t)r * d_inner + ch] = acc + skip[skip_per_channel ? ch : head] * x;
+    }
+}
+
+// Mamba-2 output gating: y * SiLU(z), RMS-normalized per group of d_inner / n_groups channels and scaled
+// by weight (before or after the gate); plain gating when weight is null. One block per (row, group).
+extern "C" __global__ void gated_norm(float* __restrict__ y, const float* __restrict__ zxbcdt, int in_stride,
+                                      const float* __restrict__ weight, int rows, int d_inner, int n_groups,
+                                      int norm_before_gate, float eps) {
+    __shared__ float scratch[32];
+    int r = blockIdx.x / n_groups;
+    int g = blockIdx.x % n_groups;
+    if (r >= rows) return;
+    int size = d_inner / n_groups;
+    float* yr = y + (int64_t)r * d_inner + g * size;
+    const float* z = zxbcdt + (int64_t)r * in_stride + g * size;
+    if (weight == nullptr) {
+        for (int i = threadIdx.x; i < size; i += blockDim.x) yr[i] *= silu(z[i]);
+        return;
+    }
+    float sq = 0.f;
+    for (int i = threadIdx.x; i < size; i += blockDim.x) {
+        float v = norm_before_gate ? yr[i] : yr[i] * silu(z[i]);
+        yr[i] = v;
+        sq += v * v;
+    }
+    float rstd = rsqrtf(block_sum(sq, scratch) / size + eps);
+    for (int i = threadIdx.x; i < size; i += blockDim.x) {
+        float v = yr[i] * rstd * weight[g * size + i];
+        yr[i] = norm_before_gate ? v * silu(z[i]) : v;
+    }
+}
+
+// Slot pool <-> packed float32 rows (for engines that hand states over per call).
+template <typename S>
+__device__ void gather_states(const S* __restrict__ pool, const int* __restrict__ slots, int64_t slot_stride,
+                              float* __restrict__ out, int rows) {
+    int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (int64_t)rows * slot_stride) return;
+    int r = idx / slot_stride;
+    out[idx] = load(pool + slots[r] * slot_stride + idx % slot_stride);
+}
+
+template <typename S>
+__device__ void scatter_states(const float* __restrict__ in, S* __restrict__ pool, const int* __restrict__ slots,
+                               int64_t slot_stride, int rows) {
+    int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (int64_t)rows * slot_stride) return;
+    int r = idx / slot_stride;
+    store(pool + slots[r] * slot_stride + idx % slot_stride, in[idx]);
+}
+
+#define STATE_KERNELS(SUFFIX, S)                                                                         \
+extern "C" __global__ void conv_step_##SUFFIX(const float* in, int in_stride, int in_offset, S* pool,    \
+        const int* slots, int64_t slot_stride, int64_t window_offset, const float* taps, const float* bias,  \
+        float* out, int rows, int channels, int d_conv) {                                                \
+    conv_step<S>(in, in_stride, in_offset, pool, slots, slot_stride, window_offset, taps, bias, out, rows,   \
+                 channels, d_conv);                                                                      \
+}                                                                                                        \
+extern "C" __global__ void ssm1_step_##SUFFIX(const float* xz, int xz_stride, const float* xc,           \
+        const float* xdbl, int xdbl_stride, int dt_rank, const float* dt, S* pool, const int* slots,     \
+        int64_t slot_stride, int64_t ssm_offset, const float* a, const float* dt_bias, const float* skip,\
+        float* y, int rows, int d_inner, int d_state) {                                                  \
+    ssm1_step<S>(xz, xz_stride, xc, xdbl, xdbl_stride, dt_rank, dt, pool, slots, slot_stride, ssm_offset,\
+                 a, dt_bias, skip, y, rows, d_inner, d_state);                                           \
+}                                                                                                        \
+extern "C" __global__ void ssm2_step_##SUFFIX(const float* zxbcdt, int in_stride, const float* xbc,      \
+        S* pool, const int* slots, int64_t slot_stride, int64_t ssm_offset, const float* a,              \
+        const float* dt_bias, const float* skip, int skip_per_channel, float* y, int rows, int d_inner,  \
+        int d_state, int head_dim, int n_groups) {                                                       \
+    ssm2_step<S>(zxbcdt, in_stride, xbc, pool, slots, slot_stride, ssm_offset, a, dt_bias, skip,         \
+                 skip_per_channel, y, rows, d_inner, d_state, head_dim, n_groups);                       \
+}                                                                                                        \
+extern "C" __global__ void gather_states_##SUFFIX(const S* pool, const int* slots, int64_t slot_stride,  \
+        float* out, int rows) {                                                                          \
+    gather_states<S>(pool, slots, slot_stride, out, rows);                                               \
+}                                                                                                        \
+extern "C" __global__ void scatter_states_##SUFFIX(const float* in, S* pool, const int* slots,           \
+        int64_t slot_stride, int rows) {                                                                 \
+    scatter_states<S>(in, pool, slots, slot_stride, rows);                                               \
+}
+
+STATE_KERNELS(f32, float)
+STATE_KERNELS(f16, __half)
+STATE_KERNELS(bf16, __nv_bfloat16)
