@@ -25,48 +25,50 @@ __device__ __forceinline__ void store(__nv_bfloat16* p, float v) { *p = __float2
 __device__ __forceinline__ float silu(float x) { return x / (1.f + expf(-x)); }
 __device__ __forceinline__ float softplus(float x) { return x > 20.f ? x : log1pf(expf(x)); }
 
-// C[m][n] = bias[n] + sum_k A[m][k] * W[n][k]: a PyTorch linear layer. 64x64 tiles, 256 threads, each
-// computing a 4x4 block of C from 16-deep slices of A and W staged in shared memory.
-constexpr int TILE = 64;
-constexpr int DEPTH = 16;
+// C[m][n] = bias[n] + sum_k A[m][k] * W[n][k]: a PyTorch linear layer. 128x128 tiles of C per block of
+// 256 threads, each thread an 8x8 register block (two 4x4 quadrants 64 apart, read from shared memory as
+// float4), over 8-deep slices of A and W staged transposed in shared memory.
+constexpr int TILE = 128;
+constexpr int DEPTH = 8;
 
 }  // namespace
 
-extern "C" __global__ void gemm_nt(const float* __restrict__ a, int lda, const float* __restrict__ w,
-                                   const float* __restrict__ bias, float* __restrict__ c, int ldc,
-                                   int m, int n, int k) {
-    __shared__ float as[DEPTH][TILE + 4];
-    __shared__ float ws[DEPTH][TILE + 4];
+extern "C" __global__ void __launch_bounds__(256) gemm_nt(const float* __restrict__ a, int lda,
+                                                          const float* __restrict__ w,
+                                                          const float* __restrict__ bias,
+                                                          float* __restrict__ c, int ldc, int m, int n, int k) {
+    __shared__ __align__(16) float as[DEPTH][TILE];
+    __shared__ __align__(16) float ws[DEPTH][TILE];
     int tx = threadIdx.x % 16;
     int ty = threadIdx.x / 16;
     int row0 = blockIdx.y * TILE;
     int col0 = blockIdx.x * TILE;
-    float acc[4][4] = {};
+    // Loading: thread t brings 4 consecutive k of row t/2 of each operand.
+    int load_row = threadIdx.x / 2;
+    int load_k = (threadIdx.x % 2) * 4;
+    float acc[8][8] = {};
     for (int k0 = 0; k0 < k; k0 += DEPTH) {
-        // 64 x 16 values of each operand, 4 per thread, read along k.
-        for (int i = threadIdx.x; i < TILE * DEPTH; i += blockDim.x) {
-            int r = i / DEPTH;
-            int kk = i % DEPTH;
-            int gr = row0 + r;
-            int gk = k0 + kk;
-            as[kk][r] = (gr < m && gk < k) ? a[(int64_t)gr * lda + gk] : 0.f;
-            int gc = col0 + r;
-            ws[kk][r] = (gc < n && gk < k) ? w[(int64_t)gc * k + gk] : 0.f;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            int gk = k0 + load_k + j;
+            int gr = row0 + load_row;
+            int gc = col0 + load_row;
+            as[load_k + j][load_row] = (gr < m && gk < k) ? a[(int64_t)gr * lda + gk] : 0.f;
+            ws[load_k + j][load_row] = (gc < n && gk < k) ? w[(int64_t)gc * k + gk] : 0.f;
         }
         __syncthreads();
 #pragma unroll
         for (int kk = 0; kk < DEPTH; kk++) {
-            float av[4];
-            float wv[4];
+            float4 a0 = *reinterpret_cast<const float4*>(&as[kk][ty * 4]);
+            float4 a1 = *reinterpret_cast<const float4*>(&as[kk][64 + ty * 4]);
+            float4 w0 = *reinterpret_cast<const float4*>(&ws[kk][tx * 4]);
+            float4 w1 = *reinterpret_cast<const float4*>(&ws[kk][64 + tx * 4]);
+            float av[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
+            float wv[8] = {w0.x, w0.y, w0.z, w0.w, w1.x, w1.y, w1.z, w1.w};
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
-                av[i] = as[kk][ty * 4 + i];
-                wv[i] = ws[kk][tx * 4 + i];
-            }
+            for (int i = 0; i < 8; i++) {
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
-#pragma unroll
-                for (int j = 0; j < 4; j++) {
+                for (int j = 0; j < 8; j++) {
                     acc[i][j] = fmaf(av[i], wv[j], acc[i][j]);
                 }
             }
@@ -74,12 +76,12 @@ extern "C" __global__ void gemm_nt(const float* __restrict__ a, int lda, const f
         __syncthreads();
     }
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        int r = row0 + ty * 4 + i;
+    for (int i = 0; i < 8; i++) {
+        int r = row0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
         if (r >= m) continue;
 #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            int col = col0 + tx * 4 + j;
+        for (int j = 0; j < 8; j++) {
+            int col = col0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
             if (col < n) {
                 c[(int64_t)r * ldc + col] = acc[i][j] + (bias != nullptr ? bias[col] : 0.f);
             }
