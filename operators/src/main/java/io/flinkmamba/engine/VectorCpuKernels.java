@@ -1,13 +1,16 @@
 package io.flinkmamba.engine;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link CpuKernels} on the Vector API: the JDK's SIMD exp and log1p (about 10x the scalar throughput on
- * an AVX-512 core) and a vector per channel's state row. Loaded only when the module is present.
+ * {@link CpuKernels} on the Vector API: register-blocked matrix products, and exp and log1p evaluated lane
+ * by lane with exactly the operations of {@link CpuMath} (so they agree with it bit for bit). The JDK's
+ * own {@code VectorOperators.EXP} is not used: it gives different last bits before and after C2 compiles
+ * it, which would break bit-equal replays after a restart. Loaded only when the module is present.
  */
 final class VectorCpuKernels implements CpuKernels {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -74,22 +77,60 @@ final class VectorCpuKernels implements CpuKernels {
         }
     }
 
+    private static final float EXP_MIN = -87.33654f;
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float ROUND_MAGIC = 12582912f;
+
+    private static FloatVector splat(float v) {
+        return FloatVector.broadcast(SPECIES, v);
+    }
+
+    /** e^x for x &lt;= 0, lane by lane as {@link CpuMath#exp}: 0 below its underflow limit, NaN stays NaN. */
+    static FloatVector expNonPositive(FloatVector x) {
+        FloatVector shifted = x.fma(LOG2E, ROUND_MAGIC);
+        IntVector n = shifted.reinterpretAsInts().sub(0x4B400000);
+        FloatVector fn = shifted.sub(ROUND_MAGIC);
+        FloatVector r = fn.fma(splat(-LN2_LO), fn.fma(splat(-LN2_HI), x));
+        FloatVector p = splat(1.9875691500e-4f).fma(r, splat(1.3981999507e-3f));
+        p = p.fma(r, splat(8.3334519073e-3f));
+        p = p.fma(r, splat(4.1665795894e-2f));
+        p = p.fma(r, splat(1.6666665459e-1f));
+        p = p.fma(r, splat(5.0000001201e-1f));
+        FloatVector er = p.mul(r).fma(r, r).add(1f);
+        FloatVector scale = n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return er.mul(scale).blend(0f, x.compare(VectorOperators.LE, EXP_MIN));
+    }
+
+    /** log(1 + u) for u in [0, 1], lane by lane as {@link CpuMath#log1p}. */
+    static FloatVector log1p(FloatVector u) {
+        FloatVector s = u.div(u.add(2f));
+        FloatVector z = s.mul(s);
+        FloatVector p = splat(1f / 15).fma(z, splat(1f / 13));
+        p = p.fma(z, splat(1f / 11));
+        p = p.fma(z, splat(1f / 9));
+        p = p.fma(z, splat(1f / 7));
+        p = p.fma(z, splat(1f / 5));
+        p = p.fma(z, splat(1f / 3));
+        return s.mul(z).fma(p, s).mul(2f);
+    }
+
     @Override
     public void softplus(float[] dt, int off, float[] bias, int n) {
         int i = 0;
         for (; i < SPECIES.loopBound(n); i += LANES) {
             FloatVector x = FloatVector.fromArray(SPECIES, dt, off + i).add(FloatVector.fromArray(SPECIES, bias, i));
             // softplus(x) = max(x, 0) + log1p(e^-|x|); the identity above 20, as in the reference.
-            FloatVector soft = x.max(0f).add(x.abs().neg().lanewise(VectorOperators.EXP)
-                    .lanewise(VectorOperators.LOG1P));
-            VectorMask<Float> large = x.compare(VectorOperators.GT, 20f);
-            soft.blend(x, large).intoArray(dt, off + i);
+            FloatVector soft = x.max(0f).add(log1p(expNonPositive(x.abs().neg())));
+            soft.blend(x, x.compare(VectorOperators.GT, 20f)).intoArray(dt, off + i);
         }
         for (; i < n; i++) {
             dt[off + i] = CpuMath.softplus(dt[off + i] + bias[i]);
         }
     }
 
+    /** The decays e^(delta*A) are at most 1: delta is a softplus (positive) and A = -exp(A_log). */
     @Override
     public void decays(float[] delta, int deltaOff, float[] a, float[] decay, int channels, int ds) {
         int bound = SPECIES.loopBound(ds);
@@ -98,7 +139,7 @@ final class VectorCpuKernels implements CpuKernels {
             int o = ch * ds;
             int n = 0;
             for (; n < bound; n += LANES) {
-                FloatVector.fromArray(SPECIES, a, o + n).mul(d).lanewise(VectorOperators.EXP).intoArray(decay, o + n);
+                expNonPositive(FloatVector.fromArray(SPECIES, a, o + n).mul(d)).intoArray(decay, o + n);
             }
             for (; n < ds; n++) {
                 decay[o + n] = CpuMath.exp(d * a[o + n]);

@@ -89,6 +89,8 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private transient boolean flushTimerSet;
     private transient LinkedHashMap<K, LiveKey> cache;
     private transient boolean mismatchLogged;
+    /** Set when a flush failed: its keys' live states are lost, so nothing may be stepped until a restart. */
+    private transient Exception failure;
 
     private transient Counter eventsIn;
     private transient Counter eventsOut;
@@ -201,6 +203,9 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
 
     @Override
     public void processElement(StreamRecord<IN> record) throws Exception {
+        if (failure != null) {
+            flush(); // throws
+        }
         eventsIn.inc();
         if (!settings.eventTimeOrdering()) {
             accept(record.getValue(), record.hasTimestamp() ? record.getTimestamp() : null);
@@ -342,11 +347,30 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         super.close();
     }
 
-    /** Steps every buffered event: per key in arrival order, all keys of a step in one engine call. */
+    /**
+     * Steps every buffered event. A failure inside (a throwing output mapper, a failing downstream operator)
+     * loses the live states of the keys in the bundle, so it is remembered and every later call fails too:
+     * Flink fails a task asynchronously when a timer's flush throws, and until then no key may step from an
+     * older state.
+     */
     private void flush() throws Exception {
+        if (failure != null) {
+            throw new IllegalStateException("the Mamba operator failed in an earlier bundle; waiting for the job to "
+                    + "restart from its last checkpoint", failure);
+        }
         if (pending.isEmpty()) {
             return;
         }
+        try {
+            stepBundle();
+        } catch (Exception e) {
+            failure = e;
+            throw e;
+        }
+    }
+
+    /** Steps the buffered events: per key in arrival order, all keys of a step in one engine call. */
+    private void stepBundle() throws Exception {
         Map<K, List<Pending<K, IN>>> byKey = new LinkedHashMap<>();
         for (Pending<K, IN> p : pending) {
             byKey.computeIfAbsent(p.key(), k -> new ArrayList<>()).add(p);

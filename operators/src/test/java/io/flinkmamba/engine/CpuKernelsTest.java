@@ -56,6 +56,32 @@ class CpuKernelsTest {
     }
 
     @Test
+    void vectorExpAndLog1pAreTheScalarOnesLaneByLane() {
+        vector();
+        jdk.incubator.vector.VectorSpecies<Float> species = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+        float[] in = new float[species.length()];
+        float[] out = new float[species.length()];
+        SplittableRandom random = new SplittableRandom(5);
+        for (int trial = 0; trial < 20_000; trial++) {
+            for (int i = 0; i < in.length; i++) {
+                in[i] = (float) (-random.nextDouble() * (trial % 2 == 0 ? 1 : 100));
+            }
+            in[0] = trial == 0 ? Float.NaN : in[0];
+            VectorCpuKernels.expNonPositive(jdk.incubator.vector.FloatVector.fromArray(species, in, 0)).intoArray(out, 0);
+            for (int i = 0; i < in.length; i++) {
+                assertEquals(CpuMath.exp(in[i]), out[i], "exp(" + in[i] + ")");
+            }
+            for (int i = 0; i < in.length; i++) {
+                in[i] = (float) random.nextDouble();
+            }
+            VectorCpuKernels.log1p(jdk.incubator.vector.FloatVector.fromArray(species, in, 0)).intoArray(out, 0);
+            for (int i = 0; i < in.length; i++) {
+                assertEquals(CpuMath.log1p(in[i]), out[i], "log1p(" + in[i] + ")");
+            }
+        }
+    }
+
+    @Test
     void matmulMatches() {
         CpuKernels vector = vector();
         SplittableRandom random = new SplittableRandom(4);
@@ -90,7 +116,7 @@ class CpuKernelsTest {
             reference.softplus(a, 3, bias, n);
             vector.softplus(b, 3, bias, n);
             for (int i = 0; i < n + 3; i++) {
-                assertClose(a[i], b[i], 3e-7f, "softplus[" + i + "] n=" + n);
+                assertEquals(a[i], b[i], "softplus[" + i + "] n=" + n + ": the same operations, bit for bit");
             }
         }
     }
@@ -114,7 +140,7 @@ class CpuKernelsTest {
             reference.decays(delta, 2, a, expected, channels, ds);
             vector.decays(delta, 2, a, actual, channels, ds);
             for (int i = 0; i < expected.length; i++) {
-                assertClose(expected[i], actual[i], 3e-7f, "decay[" + i + "] ds=" + ds);
+                assertEquals(expected[i], actual[i], "decay[" + i + "] ds=" + ds + ": the same operations, bit for bit");
             }
         }
     }

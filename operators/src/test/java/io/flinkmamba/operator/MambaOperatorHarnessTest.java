@@ -271,13 +271,13 @@ class MambaOperatorHarnessTest {
             h.endInput();
             assertEquals(1, h.extractOutputValues().get(0).eventsSeen(), "reset: the key starts afresh");
         }
-        try (var h = OperatorFixture.harness(other.builder().bundleSize(1).onModelMismatch(ModelMismatchPolicy.FAIL),
-                1, 0)) {
-            h.initializeState(snapshot);
-            h.open();
-            Exception e = assertThrows(Exception.class, () -> h.processElement(Tuple2.of("a", 2), 1));
-            assertTrue(String.valueOf(e.getMessage()).contains("written by model"), e.toString());
-        }
+        var failing = OperatorFixture.harness(other.builder().bundleSize(1).onModelMismatch(ModelMismatchPolicy.FAIL),
+                1, 0);
+        failing.initializeState(snapshot);
+        failing.open();
+        Exception e = assertThrows(Exception.class, () -> failing.processElement(Tuple2.of("a", 2), 1));
+        assertTrue(String.valueOf(e.getMessage()).contains("written by model"), e.toString());
+        assertThrows(Exception.class, failing::close, "a failed operator does not finish cleanly");
     }
 
     @Test
@@ -359,5 +359,29 @@ class MambaOperatorHarnessTest {
                     .stream().map(r -> r.getValue().f1).toList();
             assertEquals(List.of("feature 0 is NaN", "feature 0 is Infinity"), reasons);
         }
+    }
+
+    @Test
+    void afterAFailedBundleNothingSteps() throws Exception {
+        OperatorFixture f = new OperatorFixture(dir, LayerType.MAMBA1);
+        MambaOperatorBuilder<Tuple2<String, Integer>, Result> builder = f.builder()
+                .outputMapper((event, out) -> {
+                    if (event.f1 == 13) {
+                        throw new IllegalStateException("mapper broke");
+                    }
+                    return new Result(event.f0, event.f1, out.hidden(), out.score(), out.sessionStart(),
+                            out.eventsSeen());
+                }, org.apache.flink.api.common.typeinfo.TypeInformation.of(Result.class))
+                .bundleSize(100).maxBundleDelay(Duration.ofMillis(10));
+        var harness = OperatorFixture.harness(builder, 1, 0);
+        harness.setProcessingTime(0);
+        harness.open();
+        harness.processElement(Tuple2.of("a", 1), 0);
+        harness.processElement(Tuple2.of("a", 13), 1);
+        assertThrows(Exception.class, () -> harness.setProcessingTime(10), "the timer's flush fails");
+        Exception later = assertThrows(Exception.class, () -> harness.processElement(Tuple2.of("a", 2), 2));
+        assertTrue(later.getMessage().contains("failed in an earlier bundle"), later.getMessage());
+        assertThrows(Exception.class, () -> harness.prepareSnapshotPreBarrier(1));
+        assertThrows(Exception.class, harness::close);
     }
 }
