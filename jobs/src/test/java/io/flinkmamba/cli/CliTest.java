@@ -10,11 +10,7 @@ import io.flinkmamba.safetensors.TensorSource;
 import io.flinkmamba.testing.SharedData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -23,35 +19,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class CliTest {
 
-    private record Run(int exit, String out, String err) {
-        String lastLine() {
-            String[] lines = out.strip().split("\n");
-            return lines[lines.length - 1];
-        }
-    }
-
-    private static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            CommandLine cli = FlinkMambaCli.commandLine();
-            int exit = cli.execute(args);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     @Test
     void checkReferencePassesOnTheOfficialVectors() {
         for (String name : new String[] {"mamba1-tiny", "mamba1-layernorm", "mamba2-tiny"}) {
             Path dir = SharedData.require("testdata/mamba-reference/" + name);
-            Run run = run("check-reference", dir.toString());
+            CliRun run = CliRun.of("check-reference", dir.toString());
             assertEquals(0, run.exit(), run.out() + run.err());
             assertTrue(run.lastLine().matches("max_rel_err \\S+"), run.lastLine());
             assertTrue(run.out().contains("logits_step") && run.out().contains("layers.1.ssm_state"), run.out());
@@ -79,21 +51,21 @@ class CliTest {
             }
         }
         tampered.write(expected);
-        Run run = run("check-reference", dir.toString());
+        CliRun run = CliRun.of("check-reference", dir.toString());
         assertEquals(1, run.exit(), run.out());
         assertTrue(run.out().contains("FAIL"), run.out());
     }
 
     @Test
     void checkReferenceRejectsMissingOrMalformedFoldersWithExitTwo(@TempDir Path dir) throws Exception {
-        Run missing = run("check-reference", dir.resolve("absent").toString());
+        CliRun missing = CliRun.of("check-reference", dir.resolve("absent").toString());
         assertEquals(2, missing.exit());
         assertEquals(1, missing.err().strip().lines().count(), missing.err());
 
         Files.writeString(dir.resolve("config.json"), "{\"d_model\": 8, \"n_layer\": 1, \"vocab_size\": 8}");
         Files.writeString(dir.resolve("expected.safetensors"), "garbage");
         Files.writeString(dir.resolve("model.safetensors"), "garbage");
-        Run malformed = run("check-reference", dir.toString());
+        CliRun malformed = CliRun.of("check-reference", dir.toString());
         assertEquals(2, malformed.exit());
         assertTrue(malformed.err().startsWith("check-reference: "), malformed.err());
         assertEquals(1, malformed.err().strip().lines().count(), malformed.err());
@@ -101,7 +73,7 @@ class CliTest {
 
     @Test
     void demoPassesOnGeneratedModels() {
-        Run run = run("demo");
+        CliRun run = CliRun.of("demo");
         assertEquals(0, run.exit(), run.out() + run.err());
         assertTrue(run.out().contains("MAMBA2"), run.out());
     }
@@ -110,7 +82,7 @@ class CliTest {
     void everyCommandHasHelp() {
         for (String[] args : new String[][] {{"--help"}, {"demo", "--help"}, {"check-reference", "--help"},
                 {"bench", "--help"}, {"bench", "engine", "--help"}}) {
-            Run run = run(args);
+            CliRun run = CliRun.of(args);
             assertEquals(0, run.exit(), String.join(" ", args));
             assertTrue(run.out().contains("Usage:"), run.out());
         }

@@ -2,41 +2,15 @@ package io.flinkmamba.cli;
 
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class OperatorBenchCommandTest {
 
-    private record Run(int exit, String out, String err) {
-        String lastLine() {
-            String[] lines = out.strip().split("\n");
-            return lines[lines.length - 1].strip();
-        }
-    }
-
-    private static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = FlinkMambaCli.commandLine().execute(args);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     @Test
     void tinyRunPrintsEveryCellAndEndsWithTheSpeedup() {
-        Run run = run("bench", "operator", "--keys", "200", "--events", "400", "--models", "small",
+        CliRun run = CliRun.of("bench", "operator", "--keys", "200", "--events", "400", "--models", "small",
                 "--warmup-events", "0", "--bundle-size", "64", "--max-delay-ms", "20", "--cache-size", "50");
         assertEquals(0, run.exit(), run.out() + run.err());
         assertTrue(run.lastLine().matches("speedup \\S+"), run.lastLine());
@@ -50,11 +24,11 @@ class OperatorBenchCommandTest {
 
     @Test
     void helpAndBadOptions() {
-        Run help = run("bench", "operator", "--help");
+        CliRun help = CliRun.of("bench", "operator", "--help");
         assertEquals(0, help.exit());
         assertTrue(help.out().contains("Usage:") && help.out().contains("--keys"), help.out());
-        assertEquals(2, run("bench", "operator", "--models", "huge").exit());
-        assertEquals(2, run("bench", "operator", "--keys", "0").exit());
+        assertEquals(2, CliRun.of("bench", "operator", "--models", "huge").exit());
+        assertEquals(2, CliRun.of("bench", "operator", "--keys", "0").exit());
     }
 
     @Test
