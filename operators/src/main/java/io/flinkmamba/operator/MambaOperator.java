@@ -369,7 +369,11 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         }
     }
 
-    /** Steps the buffered events: per key in arrival order, all keys of a step in one engine call. */
+    /**
+     * Steps the buffered events: per key in arrival order, all keys of a step in one engine call. Keys are
+     * ordered by their event count, most first, so that the keys with a t-th event are always the first rows:
+     * each key keeps one batch row for the whole bundle, and its state is copied in and out once.
+     */
     private void stepBundle() throws Exception {
         Map<K, List<Pending<K, IN>>> byKey = new LinkedHashMap<>();
         for (Pending<K, IN> p : pending) {
@@ -379,48 +383,52 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         pending.clear();
         pendingBytes = 0;
 
-        List<K> keys = new ArrayList<>(byKey.keySet());
-        List<List<Pending<K, IN>>> events = new ArrayList<>(byKey.values());
-        LiveKey[] live = new LiveKey[keys.size()];
-        int longest = 0;
+        List<Map.Entry<K, List<Pending<K, IN>>>> rows = new ArrayList<>(byKey.entrySet());
+        rows.sort((a, b) -> Integer.compare(b.getValue().size(), a.getValue().size()));
+        int keys = rows.size();
+        LiveKey[] live = new LiveKey[keys];
         long now = getProcessingTimeService().getCurrentProcessingTime();
-        for (int i = 0; i < live.length; i++) {
-            live[i] = load(keys.get(i), now);
-            longest = Math.max(longest, events.get(i).size());
+        int floats = layout.floatsPerKey();
+        for (int r = 0; r < keys; r++) {
+            live[r] = load(rows.get(r).getKey(), now);
+            System.arraycopy(live[r].state, 0, batch.states(), r * floats, floats);
         }
         long engineStart = System.nanoTime();
-        int[] rowKey = new int[keys.size()];
-        boolean[] sessionStart = new boolean[keys.size()];
-        double[] scores = new double[keys.size()];
-        for (int t = 0; t < longest; t++) {
-            int rows = 0;
-            for (int i = 0; i < live.length; i++) {
-                if (t < events.get(i).size()) {
-                    prepareRow(rows, live[i], events.get(i).get(t), sessionStart);
-                    rowKey[rows++] = i;
-                }
+        boolean[] sessionStart = new boolean[keys];
+        double[] scores = new double[keys];
+        int active = keys;
+        for (int t = 0; active > 0; t++) {
+            while (active > 0 && rows.get(active - 1).getValue().size() <= t) {
+                active--;
             }
-            batch.size(rows);
-            score(rows, rowKey, live, events, t, scores);
+            if (active == 0) {
+                break;
+            }
+            for (int r = 0; r < active; r++) {
+                prepareRow(r, live[r], rows.get(r).getValue().get(t), sessionStart);
+            }
+            batch.size(active);
+            score(active, live, rows, t, scores);
             engine.step(batch);
-            for (int r = 0; r < rows; r++) {
-                int i = rowKey[r];
-                emit(r, live[i], events.get(i).get(t), sessionStart[r], scores[r], now);
+            for (int r = 0; r < active; r++) {
+                emit(r, live[r], rows.get(r).getValue().get(t), sessionStart[r], scores[r], now);
             }
         }
         engineMicros.update((System.nanoTime() - engineStart) / 1000);
-        for (int i = 0; i < live.length; i++) {
-            cache.put(keys.get(i), live[i]);
+        for (int r = 0; r < keys; r++) {
+            System.arraycopy(batch.states(), r * floats, live[r].state, 0, floats);
+            cache.put(rows.get(r).getKey(), live[r]);
         }
         evictDownTo(settings.cacheSize());
     }
 
-    /** Puts the event and the key's state in batch row {@code row}, starting a new session if due. */
+    /** Puts the event in batch row {@code row} (which holds the key's state), starting a new session if due. */
     private void prepareRow(int row, LiveKey key, Pending<K, IN> event, boolean[] sessionStart) {
         boolean gap = !settings.sessionGap().isZero() && key.lastEventTime != NO_TIME
                 && event.sessionTime() - key.lastEventTime > settings.sessionGap().toMillis();
         if (gap) {
             key.reset();
+            java.util.Arrays.fill(batch.states(), row * layout.floatsPerKey(), (row + 1) * layout.floatsPerKey(), 0f);
             resetsSession.inc();
         }
         sessionStart[row] = key.eventsSeen == 0;
@@ -429,11 +437,10 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         } else {
             System.arraycopy(event.features(), 0, batch.features(), row * config.dModel(), config.dModel());
         }
-        System.arraycopy(key.state, 0, batch.states(), row * layout.floatsPerKey(), layout.floatsPerKey());
     }
 
     /** scores[r]: the event's negative log-likelihood under the key's previous prediction (token models). */
-    private void score(int rows, int[] rowKey, LiveKey[] live, List<List<Pending<K, IN>>> events, int t,
+    private void score(int rows, LiveKey[] live, List<Map.Entry<K, List<Pending<K, IN>>>> events, int t,
                        double[] scores) {
         java.util.Arrays.fill(scores, 0, rows, Double.NaN);
         if (scoreHidden == null) {
@@ -444,7 +451,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         int scored = 0;
         int[] scoredRow = new int[rows];
         for (int r = 0; r < rows; r++) {
-            float[] previous = live[rowKey[r]].lastHidden;
+            float[] previous = live[r].lastHidden;
             if (previous != null) {
                 System.arraycopy(previous, 0, scoreHidden, scored * d, d);
                 scoredRow[scored++] = r;
@@ -456,7 +463,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         engine.logits(scoreHidden, scored, scoreLogits);
         for (int s = 0; s < scored; s++) {
             int r = scoredRow[s];
-            int token = events.get(rowKey[r]).get(t).token();
+            int token = events.get(r).getValue().get(t).token();
             double max = Double.NEGATIVE_INFINITY;
             for (int j = 0; j < v; j++) {
                 max = Math.max(max, scoreLogits[s * v + j]);
@@ -469,11 +476,10 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         }
     }
 
-    /** Takes row {@code row}'s new state back into the key and emits the event's result. */
+    /** Records row {@code row}'s step in the key (its state stays in the row) and emits the event's result. */
     private void emit(int row, LiveKey key, Pending<K, IN> event, boolean sessionStart, double score, long now)
             throws Exception {
         int d = config.dModel();
-        System.arraycopy(batch.states(), row * layout.floatsPerKey(), key.state, 0, layout.floatsPerKey());
         float[] hidden = java.util.Arrays.copyOfRange(batch.hidden(), row * d, (row + 1) * d);
         float[] logits = batch.hasLogits() ? java.util.Arrays.copyOfRange(batch.logits(), row * config.vocabSize(),
                 (row + 1) * config.vocabSize()) : null;
