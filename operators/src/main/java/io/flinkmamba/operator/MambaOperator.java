@@ -3,12 +3,14 @@ package io.flinkmamba.operator;
 import io.flinkmamba.engine.CpuEngine;
 import io.flinkmamba.engine.MambaEngine;
 import io.flinkmamba.engine.StepBatch;
+import io.flinkmamba.engine.cuda.CudaEngine;
 import io.flinkmamba.model.MambaConfig;
 import io.flinkmamba.model.MambaModel;
 import io.flinkmamba.model.ModelFingerprint;
 import io.flinkmamba.model.ModelLoader;
 import io.flinkmamba.state.StateCodec;
 import io.flinkmamba.state.StateLayout;
+import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.StateTtlConfig;
@@ -151,7 +153,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         config = model.config();
         layout = config.stateLayout();
         fingerprint = ModelFingerprint.of(model);
-        engine = new CpuEngine(model);
+        engine = createEngine(model);
         boolean tokens = config.hasLmHead();
         int capacity = settings.bundleSize();
         batch = engine.newBatch(capacity, tokens ? StepBatch.Input.TOKENS : StepBatch.Input.FEATURES, tokens);
@@ -179,6 +181,41 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         pending = new ArrayList<>(capacity);
         cache = new LinkedHashMap<>(16, 0.75f, true);
         registerMetrics(getMetricGroup());
+    }
+
+    /** The configured engine; auto takes cuda where a device and the jar's kernels are present. */
+    private MambaEngine createEngine(MambaModel model) {
+        boolean cuda = settings.engine().equals("cuda")
+                || (settings.engine().equals("auto") && CudaEngine.available());
+        if (settings.engine().equals("auto")) {
+            LOG.info("mamba.engine=auto: using the {} engine", cuda ? "cuda" : "cpu");
+        }
+        if (!cuda) {
+            return new CpuEngine(model);
+        }
+        if (!CudaEngine.available()) {
+            throw new IllegalStateException("mamba.engine=cuda, but this TaskManager has no CUDA device or driver, "
+                    + "or the jar carries no kernels; use cpu or auto");
+        }
+        int device = cudaDevice();
+        long needed = CudaEngine.deviceBytes(model.config(), settings.bundleSize(), 0, StateCodec.FLOAT32);
+        if (settings.cudaMemoryBudget() > 0 && needed > settings.cudaMemoryBudget()) {
+            throw new IllegalArgumentException("mamba.cuda.memory-budget " + settings.cudaMemoryBudget()
+                    + " bytes is too small: the model and a bundle of " + settings.bundleSize() + " events need "
+                    + needed + " bytes on the device");
+        }
+        return new CudaEngine(model, device, StateCodec.FLOAT32, 0);
+    }
+
+    /** The device Flink's external resource framework assigned ("gpu", property "index"), else the setting. */
+    private int cudaDevice() {
+        for (ExternalResourceInfo gpu : getRuntimeContext().getExternalResourceInfos("gpu")) {
+            java.util.Optional<String> index = gpu.getProperty("index");
+            if (index.isPresent()) {
+                return Integer.parseInt(index.get().trim());
+            }
+        }
+        return Math.max(0, settings.cudaDevice());
     }
 
     private void registerMetrics(MetricGroup group) {

@@ -39,6 +39,8 @@ public final class MambaOperatorBuilder<IN, OUT> {
     private StateCodec stateCodec = StateCodec.parse(MambaOptions.STATE_CODEC.defaultValue());
     private int cacheSize = MambaOptions.CACHE_SIZE.defaultValue();
     private String engine = MambaOptions.ENGINE.defaultValue();
+    private int cudaDevice = MambaOptions.CUDA_DEVICE.defaultValue();
+    private long cudaMemoryBudget = MambaOptions.CUDA_MEMORY_BUDGET.defaultValue();
     private Duration sessionGap = MambaOptions.SESSION_GAP.defaultValue();
     private boolean sessionGapEventTime = MambaOptions.SESSION_EVENT_TIME.defaultValue();
     private Duration stateTtl = MambaOptions.STATE_TTL.defaultValue();
@@ -63,6 +65,8 @@ public final class MambaOperatorBuilder<IN, OUT> {
         config.getOptional(MambaOptions.STATE_CODEC).ifPresent(v -> stateCodec = StateCodec.parse(v));
         config.getOptional(MambaOptions.CACHE_SIZE).ifPresent(v -> cacheSize = v);
         config.getOptional(MambaOptions.ENGINE).ifPresent(v -> engine = v);
+        config.getOptional(MambaOptions.CUDA_DEVICE).ifPresent(v -> cudaDevice = v);
+        config.getOptional(MambaOptions.CUDA_MEMORY_BUDGET).ifPresent(v -> cudaMemoryBudget = v);
         config.getOptional(MambaOptions.SESSION_GAP).ifPresent(v -> sessionGap = v);
         config.getOptional(MambaOptions.SESSION_EVENT_TIME).ifPresent(v -> sessionGapEventTime = v);
         config.getOptional(MambaOptions.STATE_TTL).ifPresent(v -> stateTtl = v);
@@ -107,8 +111,19 @@ public final class MambaOperatorBuilder<IN, OUT> {
         return this;
     }
 
+    /** cpu, cuda, or auto (cuda where a device and the jar's kernels are present, else cpu). */
     public MambaOperatorBuilder<IN, OUT> engine(String name) {
         this.engine = name;
+        return this;
+    }
+
+    /**
+     * The CUDA device when Flink's external resource "gpu" assigns none (-1: device 0), and the device memory
+     * one subtask may use (0: no limit).
+     */
+    public MambaOperatorBuilder<IN, OUT> cuda(int device, long memoryBudgetBytes) {
+        this.cudaDevice = device;
+        this.cudaMemoryBudget = memoryBudgetBytes;
         return this;
     }
 
@@ -142,7 +157,7 @@ public final class MambaOperatorBuilder<IN, OUT> {
     /** The validated settings; also checked by {@link #applyTo}. */
     public MambaOperatorSettings settings() {
         return new MambaOperatorSettings(modelDir, bundleSize, bundleBytes, maxBundleDelay, stateCodec, cacheSize,
-                engine, sessionGap, sessionGapEventTime, stateTtl, onModelMismatch, eventTimeOrdering);
+                engine, cudaDevice, cudaMemoryBudget, sessionGap, sessionGapEventTime, stateTtl, onModelMismatch, eventTimeOrdering);
     }
 
     /** The operator, for tests and for callers that wire it themselves. */

@@ -14,7 +14,9 @@ import java.time.Duration;
  * @param maxBundleDelay    longest an event waits in a bundle (processing time)
  * @param stateCodec        how states are stored in keyed state
  * @param cacheSize         keys kept decoded on the heap between bundles (0: none)
- * @param engine            the engine: cpu
+ * @param engine            the engine: cpu, cuda, or auto (cuda where a device and kernels are present)
+ * @param cudaDevice        the CUDA device when Flink's external resource "gpu" names none; -1: device 0
+ * @param cudaMemoryBudget  device memory one subtask may use, in bytes; 0: no limit
  * @param sessionGap        a key idle longer starts a fresh state; zero: no sessions
  * @param sessionGapEventTime the gap is measured in event time (else processing time)
  * @param stateTtl          a key's state expires after this much processing time without events; zero: never
@@ -30,6 +32,8 @@ public record MambaOperatorSettings(
         StateCodec stateCodec,
         int cacheSize,
         String engine,
+        int cudaDevice,
+        long cudaMemoryBudget,
         Duration sessionGap,
         boolean sessionGapEventTime,
         Duration stateTtl,
@@ -42,7 +46,9 @@ public record MambaOperatorSettings(
         require(bundleBytes >= 1, "bundle bytes must be at least 1, got " + bundleBytes);
         require(!maxBundleDelay.isNegative() && !maxBundleDelay.isZero(), "max bundle delay must be positive");
         require(cacheSize >= 0, "cache size must not be negative, got " + cacheSize);
-        require(engine.equals("cpu"), "engine '" + engine + "' is not available (available: cpu)");
+        require(engine.equals("cpu") || engine.equals("cuda") || engine.equals("auto"),
+                "engine '" + engine + "' is not one of cpu, cuda, auto");
+        require(cudaMemoryBudget >= 0, "the CUDA memory budget must not be negative");
         require(!sessionGap.isNegative(), "session gap must not be negative");
         require(!stateTtl.isNegative(), "state TTL must not be negative");
     }

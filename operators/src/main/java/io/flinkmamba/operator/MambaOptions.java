@@ -35,7 +35,17 @@ public final class MambaOptions {
 
     public static final ConfigOption<String> ENGINE = ConfigOptions.key("mamba.engine")
             .stringType().defaultValue("cpu")
-            .withDescription("The engine that steps the model: cpu.");
+            .withDescription("The engine that steps the model: cpu, cuda, or auto (cuda where a device and the "
+                    + "jar's kernels are present, else cpu).");
+
+    public static final ConfigOption<Integer> CUDA_DEVICE = ConfigOptions.key("mamba.cuda.device")
+            .intType().defaultValue(-1)
+            .withDescription("CUDA device index when Flink's external resource 'gpu' assigns none; -1 means 0.");
+
+    public static final ConfigOption<Long> CUDA_MEMORY_BUDGET = ConfigOptions.key("mamba.cuda.memory-budget")
+            .longType().defaultValue(0L)
+            .withDescription("Device memory in bytes one subtask may use (weights, scratch); 0: no limit. A budget "
+                    + "too small for the model and bundle fails at startup.");
 
     public static final ConfigOption<Duration> SESSION_GAP = ConfigOptions.key("mamba.session.gap")
             .durationType().defaultValue(Duration.ZERO)

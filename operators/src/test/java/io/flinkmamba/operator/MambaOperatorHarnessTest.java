@@ -384,4 +384,26 @@ class MambaOperatorHarnessTest {
         assertThrows(Exception.class, () -> harness.prepareSnapshotPreBarrier(1));
         assertThrows(Exception.class, harness::close);
     }
+
+    @Test
+    void engineAutoRunsOnTheCpuWithoutADeviceAndCudaSaysWhyNot() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(io.flinkmamba.engine.cuda.CudaEngine.available(),
+                "a CUDA device is present");
+        OperatorFixture f = new OperatorFixture(dir, LayerType.MAMBA1);
+        List<Tuple2<String, Integer>> events = OperatorFixture.events(5, 40, 9);
+        try (var harness = OperatorFixture.harness(f.builder().engine("auto").bundleSize(8), 1, 0)) {
+            harness.open();
+            long t = 0;
+            for (Tuple2<String, Integer> e : events) {
+                harness.processElement(e, t++);
+            }
+            harness.endInput();
+            assertSameHidden(f.reference(events), OperatorFixture.byKey(harness.extractOutputValues()));
+        }
+        var cuda = OperatorFixture.harness(f.builder().engine("cuda"), 1, 0);
+        Exception e = assertThrows(Exception.class, cuda::open);
+        assertTrue(e.getMessage().contains("no CUDA device"), e.getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> f.builder().engine("tpu").settings())
+                .getMessage().contains("cpu, cuda, auto"));
+    }
 }

@@ -88,6 +88,28 @@ public final class CudaEngine implements MambaEngine {
                            CUdeviceptr convOut, CUdeviceptr xProj, CUdeviceptr dt, CUdeviceptr y,
                            CUdeviceptr mixerOut, CUdeviceptr hidden, CUdeviceptr logits) {}
 
+    /**
+     * Device memory the engine takes: the weights, scratch for {@code batchRows} rows and a resident pool of
+     * {@code residentSlots} states.
+     */
+    public static long deviceBytes(MambaConfig c, int batchRows, int residentSlots, StateCodec storage) {
+        long weights = 0;
+        long d = c.dModel();
+        long di = c.dInner();
+        long perLayer = 2 * d + (long) c.inProjSize() * d + c.inProjSize() + (long) c.convChannels() * (c.dConv() + 1)
+                + di * d + d + 2 * di + (long) di * c.dState();
+        if (c.layer() == LayerType.MAMBA1) {
+            perLayer += (long) c.xProjSize() * di + di * c.dtRank();
+        }
+        weights += c.nLayer() * perLayer + 2 * d + (long) Math.max(0, c.vocabSize()) * d;
+        long floats = c.stateLayout().floatsPerKey();
+        long element = storage == StateCodec.FLOAT32 ? Sizeof.FLOAT : Sizeof.SHORT;
+        long rowFloats = floats + 4 * d + c.inProjSize() + c.convChannels() + Math.max(1, c.xProjSize()) + 2 * di
+                + Math.max(1, c.vocabSize()) + 2;
+        return weights * Sizeof.FLOAT + (long) batchRows * (rowFloats * Sizeof.FLOAT + floats * element)
+                + (long) residentSlots * floats * element;
+    }
+
     /** Whether this JVM can run the engine: a CUDA device, the driver library and kernels in the jar. */
     public static boolean available() {
         if (CudaEngine.class.getResource(KERNELS) == null) {
