@@ -12,12 +12,13 @@ import java.util.Arrays;
  * The whole recurrent Mamba model on the CPU, in float32, readable in one place.
  *
  * <p>Rows are processed together through every projection (one matrix product per projection per layer),
- * and one at a time through the conv and SSM updates, each against its own state. The same code runs
- * two ways:
+ * and one at a time, in order, through the conv and SSM updates, each against the state its row names.
+ * The same code runs three ways:
  * <ul>
- *   <li>{@link #step}: row b is a key with its own state (state stride = floatsPerKey);</li>
- *   <li>{@link #forward}: row t is position t of one key's sequence, all rows on one state (stride 0),
- *       processed layer by layer over the whole sequence, as the reference's full forward does.</li>
+ *   <li>{@link #step}: row b is a key with its own state;</li>
+ *   <li>{@link #forward}: row t is position t of one key's sequence, all rows on one state, processed layer
+ *       by layer over the whole sequence, as the reference's full forward does;</li>
+ *   <li>{@link #stepSequences}: the rows are several keys' events, each key's in order.</li>
  * </ul>
  * Per layer, in the reference's order: residual add, norm, in_proj, causal conv + SiLU, the selective
  * state update, gating (Mamba-2: gated RMSNorm), out_proj; after the last layer the residual add, the
@@ -32,6 +33,7 @@ public final class CpuEngine implements MambaEngine {
     private final PackedWeight lmHead;
     private final CpuKernels kernels;
     private Scratch scratch;
+    private int[] stateOffsets = new int[0];
 
     /** A layer's weights, with the projections packed for {@link CpuKernels#matmul} and A precomputed. */
     private static final class Layer {
@@ -119,8 +121,39 @@ public final class CpuEngine implements MambaEngine {
 
     @Override
     public void step(StepBatch batch) {
+        int[] offsets = stateOffsets(batch.size());
+        for (int r = 0; r < batch.size(); r++) {
+            offsets[r] = r * layout.floatsPerKey();
+        }
         run(batch.size(), batch.input() == StepBatch.Input.TOKENS ? batch.tokens() : null, batch.features(),
-                batch.states(), 0, layout.floatsPerKey(), batch.hidden(), batch.logits());
+                batch.states(), offsets, batch.hidden(), batch.logits());
+    }
+
+    @Override
+    public boolean stepsSequences() {
+        return true;
+    }
+
+    /**
+     * Layer by layer over all the events at once: every projection is one matrix product over all rows
+     * (however skewed the keys), and the conv and state updates go row by row in order, so each key's
+     * events advance its state one after the other: bit-equal to stepping them one at a time.
+     */
+    @Override
+    public void stepSequences(StepBatch batch, int[] stateRow) {
+        int[] offsets = stateOffsets(batch.size());
+        for (int r = 0; r < batch.size(); r++) {
+            offsets[r] = stateRow[r] * layout.floatsPerKey();
+        }
+        run(batch.size(), batch.input() == StepBatch.Input.TOKENS ? batch.tokens() : null, batch.features(),
+                batch.states(), offsets, batch.hidden(), batch.logits());
+    }
+
+    private int[] stateOffsets(int rows) {
+        if (stateOffsets.length < rows) {
+            stateOffsets = new int[rows];
+        }
+        return stateOffsets;
     }
 
     @Override
@@ -141,7 +174,7 @@ public final class CpuEngine implements MambaEngine {
      * @param logits   receives length x vocab logits, or null
      */
     public void forward(int length, int[] tokens, float[] features, float[] state, float[] hidden, float[] logits) {
-        run(length, tokens, features, state, 0, 0, hidden, logits);
+        run(length, tokens, features, state, new int[length], hidden, logits);
     }
 
     @Override
@@ -149,7 +182,8 @@ public final class CpuEngine implements MambaEngine {
         scratch = new Scratch(0);
     }
 
-    private void run(int rows, int[] tokens, float[] features, float[] states, int stateBase, int stateStride,
+    /** Runs {@code rows} events; row r's state starts at {@code states[stateOffset[r]]}. */
+    private void run(int rows, int[] tokens, float[] features, float[] states, int[] stateOffset,
                      float[] hidden, float[] logits) {
         if (rows == 0) {
             return;
@@ -168,9 +202,9 @@ public final class CpuEngine implements MambaEngine {
             norm(rows, s.residual, layer.w.norm(), layer.w.normBias(), s.normed);
             kernels.matmul(s.normed, 0, d, rows, layer.inProj, layer.w.inProjBias(), s.inProj, 0, c.inProjSize());
             if (c.layer() == LayerType.MAMBA1) {
-                mamba1(rows, layer, l, states, stateBase, stateStride, s);
+                mamba1(rows, layer, l, states, stateOffset, s);
             } else {
-                mamba2(rows, layer, l, states, stateBase, stateStride, s);
+                mamba2(rows, layer, l, states, stateOffset, s);
             }
             kernels.matmul(s.y, 0, c.dInner(), rows, layer.outProj, layer.w.outProjBias(), s.mixerOut, 0, d);
         }
@@ -199,13 +233,13 @@ public final class CpuEngine implements MambaEngine {
     }
 
     /** Mamba-1 mixer after in_proj: conv, x_proj, dt_proj, selective state update, SiLU(z) gate. */
-    private void mamba1(int rows, Layer layer, int l, float[] states, int stateBase, int stateStride, Scratch s) {
+    private void mamba1(int rows, Layer layer, int l, float[] states, int[] stateOffset, Scratch s) {
         int di = c.dInner();
         int ds = c.dState();
         int inSize = c.inProjSize();
         int xps = c.xProjSize();
         for (int r = 0; r < rows; r++) {
-            int state = stateBase + r * stateStride;
+            int state = stateOffset[r];
             conv(layer.w, s.inProj, r * inSize, states, state + layout.convOffset(l), s.convOut, r * di);
         }
         kernels.matmul(s.convOut, 0, di, rows, layer.xProj, null, s.xProj, 0, xps);
@@ -215,7 +249,7 @@ public final class CpuEngine implements MambaEngine {
         float[] skip = layer.w.d();
         float[] decay = s.decay;
         for (int r = 0; r < rows; r++) {
-            int ssm = stateBase + r * stateStride + layout.ssmOffset(l);
+            int ssm = stateOffset[r] + layout.ssmOffset(l);
             int xo = r * di;
             int bo = r * xps + c.dtRank();
             int co = bo + ds;
@@ -234,7 +268,7 @@ public final class CpuEngine implements MambaEngine {
     }
 
     /** Mamba-2 mixer after in_proj: conv over xBC, per-head state update, gated RMSNorm (or SiLU gate). */
-    private void mamba2(int rows, Layer layer, int l, float[] states, int stateBase, int stateStride, Scratch s) {
+    private void mamba2(int rows, Layer layer, int l, float[] states, int[] stateOffset, Scratch s) {
         int di = c.dInner();
         int ds = c.dState();
         int hd = c.headDim();
@@ -245,7 +279,7 @@ public final class CpuEngine implements MambaEngine {
         float[] dtBias = layer.w.dtBias();
         float[] skip = layer.w.d();
         for (int r = 0; r < rows; r++) {
-            int state = stateBase + r * stateStride;
+            int state = stateOffset[r];
             int xbc = r * convCh;
             conv(layer.w, s.inProj, r * inSize + di, states, state + layout.convOffset(l), s.convOut, xbc);
             int ssm = state + layout.ssmOffset(l);

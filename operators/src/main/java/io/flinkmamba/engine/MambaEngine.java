@@ -27,6 +27,22 @@ public interface MambaEngine extends AutoCloseable {
      */
     void step(StepBatch batch);
 
+    /** Whether {@link #stepSequences} is supported. */
+    default boolean stepsSequences() {
+        return false;
+    }
+
+    /**
+     * Advances keys by several events each in one call: row r of the batch is one event (its input, and its
+     * hidden and logits outputs), applied to the key state in states row {@code stateRow[r]}; a key's events
+     * must come in order. Equal, bit for bit, to stepping the events one by one.
+     *
+     * @throws UnsupportedOperationException where {@link #stepsSequences()} is false
+     */
+    default void stepSequences(StepBatch batch, int[] stateRow) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " steps one event per key per call");
+    }
+
     /**
      * The LM head alone: logits[r*vocab ..] for hidden[r*d_model ..], r < rows. Scores an event under the
      * prediction stored after the key's previous one.

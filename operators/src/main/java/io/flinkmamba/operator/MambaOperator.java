@@ -407,9 +407,11 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     }
 
     /**
-     * Steps the buffered events: per key in arrival order, all keys of a step in one engine call. Keys are
-     * ordered by their event count, most first, so that the keys with a t-th event are always the first rows:
-     * each key keeps one batch row for the whole bundle, and its state is copied in and out once.
+     * Steps the buffered events, each key's in arrival order: in one engine call over all of them where
+     * the engine steps sequences (so a hot key with many events in the bundle costs no extra calls), else
+     * one call per depth, the keys ordered by their event count, most first, so that the keys with a t-th
+     * event are always the first rows: each key keeps one batch row for the whole bundle, and its state is
+     * copied in and out once.
      */
     private void stepBundle() throws Exception {
         Map<K, List<Pending<K, IN>>> byKey = new LinkedHashMap<>();
@@ -417,8 +419,13 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             byKey.computeIfAbsent(p.key(), k -> new ArrayList<>()).add(p);
         }
         bundleSizes.update(pending.size());
+        int events = pending.size();
         pending.clear();
         pendingBytes = 0;
+        if (engine.stepsSequences()) {
+            stepSequences(new ArrayList<>(byKey.entrySet()), events);
+            return;
+        }
 
         List<Map.Entry<K, List<Pending<K, IN>>>> rows = new ArrayList<>(byKey.entrySet());
         rows.sort((a, b) -> Integer.compare(b.getValue().size(), a.getValue().size()));
@@ -459,6 +466,133 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         evictDownTo(settings.cacheSize());
     }
 
+    /**
+     * All the bundle's events in one engine call: rows are events, grouped by key in arrival order; each key's
+     * state sits in one states row, and a session gap inside the bundle moves the key's later events to a
+     * fresh, zero states row.
+     */
+    private void stepSequences(List<Map.Entry<K, List<Pending<K, IN>>>> keys, int events) throws Exception {
+        long now = getProcessingTimeService().getCurrentProcessingTime();
+        int floats = layout.floatsPerKey();
+        int d = config.dModel();
+        LiveKey[] live = new LiveKey[keys.size()];
+        int[] finalStateRow = new int[keys.size()];
+        int[] stateRow = new int[events];
+        boolean[] sessionStart = new boolean[events];
+        boolean[] firstOfKey = new boolean[events];
+        int stateRows = 0;
+        int row = 0;
+        for (int i = 0; i < keys.size(); i++) {
+            LiveKey key = load(keys.get(i).getKey(), now);
+            live[i] = key;
+            int current = stateRows++;
+            System.arraycopy(key.state, 0, batch.states(), current * floats, floats);
+            long lastTime = key.lastEventTime;
+            long seen = key.eventsSeen;
+            boolean first = true;
+            for (Pending<K, IN> event : keys.get(i).getValue()) {
+                if (!settings.sessionGap().isZero() && lastTime != NO_TIME
+                        && event.sessionTime() - lastTime > settings.sessionGap().toMillis()) {
+                    if (!first) {
+                        current = stateRows++;
+                    }
+                    java.util.Arrays.fill(batch.states(), current * floats, (current + 1) * floats, 0f);
+                    seen = 0;
+                    resetsSession.inc();
+                }
+                sessionStart[row] = seen == 0;
+                firstOfKey[row] = first;
+                if (event.features() == null) {
+                    batch.tokens()[row] = event.token();
+                } else {
+                    System.arraycopy(event.features(), 0, batch.features(), row * d, d);
+                }
+                stateRow[row++] = current;
+                seen++;
+                lastTime = event.sessionTime();
+                first = false;
+            }
+            finalStateRow[i] = current;
+        }
+        long engineStart = System.nanoTime();
+        batch.size(events);
+        double[] scores = scoreSequences(live, keys, events, sessionStart);
+        engine.stepSequences(batch, stateRow);
+        if (scoreHidden != null) {
+            scoreFromPreviousRows(events, sessionStart, firstOfKey, scores);
+        }
+        engineMicros.update((System.nanoTime() - engineStart) / 1000);
+        row = 0;
+        for (int i = 0; i < keys.size(); i++) {
+            LiveKey key = live[i];
+            for (Pending<K, IN> event : keys.get(i).getValue()) {
+                if (sessionStart[row]) {
+                    key.eventsSeen = 0;
+                }
+                emit(row, key, event, sessionStart[row], scores[row], now);
+                row++;
+            }
+            System.arraycopy(batch.states(), finalStateRow[i] * floats, key.state, 0, floats);
+            cache.put(keys.get(i).getKey(), key);
+        }
+        evictDownTo(settings.cacheSize());
+    }
+
+    /**
+     * Scores of the events that are their key's first in the bundle, from the prediction stored with the key
+     * (computed before the engine call overwrites the batch's logits); NaN elsewhere for now.
+     */
+    private double[] scoreSequences(LiveKey[] live, List<Map.Entry<K, List<Pending<K, IN>>>> keys, int events,
+                                    boolean[] sessionStart) {
+        double[] scores = new double[events];
+        java.util.Arrays.fill(scores, Double.NaN);
+        if (scoreHidden == null) {
+            return scores;
+        }
+        int d = config.dModel();
+        int scored = 0;
+        int[] scoredRow = new int[keys.size()];
+        int row = 0;
+        for (int i = 0; i < keys.size(); i++) {
+            if (!sessionStart[row] && live[i].lastHidden != null) {
+                System.arraycopy(live[i].lastHidden, 0, scoreHidden, scored * d, d);
+                scoredRow[scored++] = row;
+            }
+            row += keys.get(i).getValue().size();
+        }
+        if (scored > 0) {
+            engine.logits(scoreHidden, scored, scoreLogits);
+            for (int s = 0; s < scored; s++) {
+                scores[scoredRow[s]] = negativeLogLikelihood(scoreLogits, s, batch.tokens()[scoredRow[s]]);
+            }
+        }
+        return scores;
+    }
+
+    /** Scores of the later events of each key: the logits the engine produced for the key's previous row. */
+    private void scoreFromPreviousRows(int events, boolean[] sessionStart, boolean[] firstOfKey, double[] scores) {
+        for (int r = 0; r < events; r++) {
+            if (!firstOfKey[r] && !sessionStart[r]) {
+                scores[r] = negativeLogLikelihood(batch.logits(), r - 1, batch.tokens()[r]);
+            }
+        }
+    }
+
+    /** -log softmax(logits row {@code row})[token], in nats. */
+    private double negativeLogLikelihood(float[] logits, int row, int token) {
+        int v = config.vocabSize();
+        int o = row * v;
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < v; j++) {
+            max = Math.max(max, logits[o + j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < v; j++) {
+            sum += Math.exp(logits[o + j] - max);
+        }
+        return max + Math.log(sum) - logits[o + token];
+    }
+
     /** Puts the event in batch row {@code row} (which holds the key's state), starting a new session if due. */
     private void prepareRow(int row, LiveKey key, Pending<K, IN> event, boolean[] sessionStart) {
         boolean gap = !settings.sessionGap().isZero() && key.lastEventTime != NO_TIME
@@ -484,7 +618,6 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             return;
         }
         int d = config.dModel();
-        int v = config.vocabSize();
         int scored = 0;
         int[] scoredRow = new int[rows];
         for (int r = 0; r < rows; r++) {
@@ -500,19 +633,9 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         engine.logits(scoreHidden, scored, scoreLogits);
         for (int s = 0; s < scored; s++) {
             int r = scoredRow[s];
-            int token = events.get(r).getValue().get(t).token();
-            double max = Double.NEGATIVE_INFINITY;
-            for (int j = 0; j < v; j++) {
-                max = Math.max(max, scoreLogits[s * v + j]);
-            }
-            double sum = 0;
-            for (int j = 0; j < v; j++) {
-                sum += Math.exp(scoreLogits[s * v + j] - max);
-            }
-            scores[r] = max + Math.log(sum) - scoreLogits[s * v + token];
+            scores[r] = negativeLogLikelihood(scoreLogits, s, events.get(r).getValue().get(t).token());
         }
     }
-
     /** Records row {@code row}'s step in the key (its state stays in the row) and emits the event's result. */
     private void emit(int row, LiveKey key, Pending<K, IN> event, boolean sessionStart, double score, long now)
             throws Exception {

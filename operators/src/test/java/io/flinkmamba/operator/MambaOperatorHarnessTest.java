@@ -60,10 +60,12 @@ class MambaOperatorHarnessTest {
         }
     }
 
-    @Test
-    void scoresAreTheNegativeLogLikelihoodOfTheNextToken() throws Exception {
+    /** Bundle size 1 scores from the stored prediction, 100 from the previous event in the same bundle. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 100})
+    void scoresAreTheNegativeLogLikelihoodOfTheNextToken(int bundleSize) throws Exception {
         OperatorFixture f = new OperatorFixture(dir, LayerType.MAMBA1);
-        try (var harness = OperatorFixture.harness(f.builder().bundleSize(1), 1, 0)) {
+        try (var harness = OperatorFixture.harness(f.builder().bundleSize(bundleSize), 1, 0)) {
             harness.open();
             harness.processElement(Tuple2.of("a", 3), 1);
             harness.processElement(Tuple2.of("a", 5), 2);
@@ -185,11 +187,13 @@ class MambaOperatorHarnessTest {
         }
     }
 
-    @Test
-    void sessionGapStartsAFreshState() throws Exception {
+    /** Bundle size 1 resets between bundles, 100 inside one bundle (the key's later events on a fresh state). */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 100})
+    void sessionGapStartsAFreshState(int bundleSize) throws Exception {
         OperatorFixture f = new OperatorFixture(dir, LayerType.MAMBA1);
-        try (var harness = OperatorFixture.harness(f.builder().bundleSize(1).sessionGap(Duration.ofMillis(100), true),
-                1, 0)) {
+        try (var harness = OperatorFixture.harness(
+                f.builder().bundleSize(bundleSize).sessionGap(Duration.ofMillis(100), true), 1, 0)) {
             harness.open();
             harness.processElement(Tuple2.of("a", 1), 0);
             harness.processElement(Tuple2.of("a", 2), 50);
