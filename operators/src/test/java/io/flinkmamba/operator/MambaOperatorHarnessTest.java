@@ -44,12 +44,11 @@ class MambaOperatorHarnessTest {
         }
     }
 
-    @ParameterizedTest
-    @EnumSource(LayerType.class)
-    void outputsEqualSteppingEachKeyAlone(LayerType layer) throws Exception {
-        OperatorFixture f = new OperatorFixture(dir, layer);
-        List<Tuple2<String, Integer>> events = OperatorFixture.events(12, 400, 1);
-        try (var harness = OperatorFixture.harness(f.builder().bundleSize(37).cacheSize(5), 1, 0)) {
+    /** Runs the events through an operator from {@code builder}; its results equal stepping each key alone. */
+    private static void assertMatchesReference(OperatorFixture f,
+            MambaOperatorBuilder<Tuple2<String, Integer>, Result> builder, List<Tuple2<String, Integer>> events)
+            throws Exception {
+        try (var harness = OperatorFixture.harness(builder, 1, 0)) {
             harness.open();
             long t = 0;
             for (Tuple2<String, Integer> e : events) {
@@ -58,6 +57,14 @@ class MambaOperatorHarnessTest {
             harness.endInput();
             assertSameHidden(f.reference(events), OperatorFixture.byKey(harness.extractOutputValues()));
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(LayerType.class)
+    void outputsEqualSteppingEachKeyAlone(LayerType layer) throws Exception {
+        OperatorFixture f = new OperatorFixture(dir, layer);
+        List<Tuple2<String, Integer>> events = OperatorFixture.events(12, 400, 1);
+        assertMatchesReference(f, f.builder().bundleSize(37).cacheSize(5), events);
     }
 
     /** Bundle size 1 scores from the stored prediction, 100 from the previous event in the same bundle. */
@@ -395,15 +402,7 @@ class MambaOperatorHarnessTest {
                 "a CUDA device is present");
         OperatorFixture f = new OperatorFixture(dir, LayerType.MAMBA1);
         List<Tuple2<String, Integer>> events = OperatorFixture.events(5, 40, 9);
-        try (var harness = OperatorFixture.harness(f.builder().engine("auto").bundleSize(8), 1, 0)) {
-            harness.open();
-            long t = 0;
-            for (Tuple2<String, Integer> e : events) {
-                harness.processElement(e, t++);
-            }
-            harness.endInput();
-            assertSameHidden(f.reference(events), OperatorFixture.byKey(harness.extractOutputValues()));
-        }
+        assertMatchesReference(f, f.builder().engine("auto").bundleSize(8), events);
         var cuda = OperatorFixture.harness(f.builder().engine("cuda"), 1, 0);
         Exception e = assertThrows(Exception.class, cuda::open);
         assertTrue(e.getMessage().contains("no CUDA device"), e.getMessage());
