@@ -14,19 +14,29 @@ import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.CUmodule;
 import jcuda.driver.JCudaDriver;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
+import static jcuda.driver.JCudaDriver.cuGraphDestroy;
+import static jcuda.driver.JCudaDriver.cuGraphExecDestroy;
+import static jcuda.driver.JCudaDriver.cuGraphInstantiate;
+import static jcuda.driver.JCudaDriver.cuGraphLaunch;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
@@ -35,6 +45,10 @@ import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 import static jcuda.driver.JCudaDriver.cuModuleUnload;
+import static jcuda.driver.JCudaDriver.cuStreamBeginCapture;
+import static jcuda.driver.JCudaDriver.cuStreamCreate;
+import static jcuda.driver.JCudaDriver.cuStreamDestroy;
+import static jcuda.driver.JCudaDriver.cuStreamEndCapture;
 
 /**
  * The {@link MambaEngine} on an NVIDIA GPU through JCuda's driver API, running the kernels of
@@ -56,6 +70,9 @@ public final class CudaEngine implements MambaEngine {
     private final CUcontext context = new CUcontext();
     private final CUmodule module = new CUmodule();
     private final List<CUdeviceptr> allocations = new ArrayList<>();
+    /** The engine's stream: a blocking one, so that copies on the legacy default stream order after it. */
+    private final CUstream stream = new CUstream();
+    private final Map<Long, CUgraphExec> graphs = new HashMap<>();
 
     private final CUfunction gemm;
     private final CUfunction embed;
@@ -150,6 +167,7 @@ public final class CudaEngine implements MambaEngine {
         cuDevicePrimaryCtxRetain(context, device);
         cuCtxSetCurrent(context);
         cuModuleLoadData(module, fatbin);
+        cuStreamCreate(stream, 0);
         gemm = function("gemm_nt");
         embed = function("embed");
         addNorm = function("add_norm");
@@ -253,6 +271,7 @@ public final class CudaEngine implements MambaEngine {
         if (buffers == null) {
             return;
         }
+        dropGraphs();
         for (CUdeviceptr p : new CUdeviceptr[] {buffers.slots(), buffers.pool(), buffers.packedStates(),
                 buffers.residentSlots(), buffers.tokens(), buffers.residual(), buffers.normed(), buffers.inProj(), buffers.convOut(),
                 buffers.xProj(), buffers.dt(), buffers.y(), buffers.mixerOut(), buffers.hidden(), buffers.logits()}) {
@@ -306,8 +325,37 @@ public final class CudaEngine implements MambaEngine {
         cuCtxSetCurrent(context);
         Buffers b = buffers(rows);
         cuMemcpyHtoD(b.residentSlots(), Pointer.to(slots), (long) rows * Sizeof.INT);
-        run(batch, b, residentPool, b.residentSlots());
+        uploadInputs(batch, b);
+        // The step's ~8 launches per layer replay as one CUDA graph, captured once per shape: each launch from
+        // Java costs about 14 us of host time, a graph launch about as much as one.
+        boolean tokens = batch.input() == StepBatch.Input.TOKENS;
+        long shape = ((long) rows << 2) | (tokens ? 2 : 0) | (batch.hasLogits() ? 1 : 0);
+        CUgraphExec graph = graphs.get(shape);
+        if (graph == null) {
+            graph = capture(() -> kernels(rows, tokens, batch.hasLogits(), b, residentPool, b.residentSlots()));
+            graphs.put(shape, graph);
+        }
+        cuGraphLaunch(graph, stream);
+        downloadOutputs(batch, b);
         cuCtxSynchronize();
+    }
+
+    private CUgraphExec capture(Runnable launches) {
+        cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED);
+        launches.run();
+        CUgraph graph = new CUgraph();
+        cuStreamEndCapture(stream, graph);
+        CUgraphExec exec = new CUgraphExec();
+        cuGraphInstantiate(exec, graph, 0);
+        cuGraphDestroy(graph);
+        return exec;
+    }
+
+    private void dropGraphs() {
+        for (CUgraphExec exec : graphs.values()) {
+            cuGraphExecDestroy(exec);
+        }
+        graphs.clear();
     }
 
     /** Copies a key's float32 state into resident slot {@code slot}. */
@@ -348,8 +396,13 @@ public final class CudaEngine implements MambaEngine {
 
     /** Embeds the inputs and runs every layer on the states of {@code pool} named by {@code slots}. */
     private void run(StepBatch batch, Buffers b, CUdeviceptr pool, CUdeviceptr slots) {
+        uploadInputs(batch, b);
+        kernels(batch.size(), batch.input() == StepBatch.Input.TOKENS, batch.hasLogits(), b, pool, slots);
+        downloadOutputs(batch, b);
+    }
+
+    private void uploadInputs(StepBatch batch, Buffers b) {
         int rows = batch.size();
-        int d = c.dModel();
         if (batch.input() == StepBatch.Input.TOKENS) {
             int[] tokens = batch.tokens();
             for (int r = 0; r < rows; r++) {
@@ -359,17 +412,31 @@ public final class CudaEngine implements MambaEngine {
                 }
             }
             cuMemcpyHtoD(b.tokens(), Pointer.to(tokens), (long) rows * Sizeof.INT);
-            launch(embed, rows, 128, b.tokens(), embedding, b.residual(), rows, d);
         } else {
-            cuMemcpyHtoD(b.residual(), Pointer.to(batch.features()), (long) rows * d * Sizeof.FLOAT);
+            cuMemcpyHtoD(b.residual(), Pointer.to(batch.features()), (long) rows * c.dModel() * Sizeof.FLOAT);
+        }
+    }
+
+    /** Every kernel of one step, on {@link #stream}: what a CUDA graph captures. */
+    private void kernels(int rows, boolean tokens, boolean logits, Buffers b, CUdeviceptr pool, CUdeviceptr slots) {
+        int d = c.dModel();
+        if (tokens) {
+            launch(embed, rows, 128, b.tokens(), embedding, b.residual(), rows, d);
         }
         for (int l = 0; l < layers.length; l++) {
             layer(l, layers[l], rows, b, pool, slots);
         }
         launch(addNorm, rows, 256, b.residual(), b.mixerOut(), normF, normFBias, b.hidden(), rows, d, c.normEps());
-        cuMemcpyDtoH(Pointer.to(batch.hidden()), b.hidden(), (long) rows * d * Sizeof.FLOAT);
-        if (batch.hasLogits()) {
+        if (logits) {
             gemm(b.hidden(), d, lmHead, new CUdeviceptr(), b.logits(), c.vocabSize(), rows, c.vocabSize(), d);
+        }
+    }
+
+    /** Copies on the legacy default stream, which waits for {@link #stream}'s kernels first. */
+    private void downloadOutputs(StepBatch batch, Buffers b) {
+        int rows = batch.size();
+        cuMemcpyDtoH(Pointer.to(batch.hidden()), b.hidden(), (long) rows * c.dModel() * Sizeof.FLOAT);
+        if (batch.hasLogits()) {
             cuMemcpyDtoH(Pointer.to(batch.logits()), b.logits(), (long) rows * c.vocabSize() * Sizeof.FLOAT);
         }
     }
@@ -423,7 +490,7 @@ public final class CudaEngine implements MambaEngine {
         Pointer params = Pointer.to(Pointer.to(a), Pointer.to(new int[] {lda}), Pointer.to(w), Pointer.to(bias),
                 Pointer.to(out), Pointer.to(new int[] {ldc}), Pointer.to(new int[] {m}), Pointer.to(new int[] {n}),
                 Pointer.to(new int[] {k}));
-        cuLaunchKernel(gemm, (n + 127) / 128, (m + 127) / 128, 1, 256, 1, 1, 0, null, params, null);
+        cuLaunchKernel(gemm, (n + 127) / 128, (m + 127) / 128, 1, 256, 1, 1, 0, stream, params, null);
     }
 
     private static int blocks(long threads, int perBlock) {
@@ -431,7 +498,7 @@ public final class CudaEngine implements MambaEngine {
     }
 
     /** Launches a 1-D grid; arguments are device pointers, ints, longs or floats, in the kernel's order. */
-    private static void launch(CUfunction f, int grid, int block, Object... args) {
+    private void launch(CUfunction f, int grid, int block, Object... args) {
         Pointer[] pointers = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) {
             Object arg = args[i];
@@ -447,17 +514,19 @@ public final class CudaEngine implements MambaEngine {
                 throw new IllegalArgumentException("unsupported kernel argument " + arg);
             }
         }
-        cuLaunchKernel(f, grid, 1, 1, block, 1, 1, 0, null, Pointer.to(pointers), null);
+        cuLaunchKernel(f, grid, 1, 1, block, 1, 1, 0, stream, Pointer.to(pointers), null);
     }
 
     @Override
     public void close() {
         cuCtxSetCurrent(context);
+        dropGraphs();
         for (CUdeviceptr p : allocations) {
             cuMemFree(p);
         }
         allocations.clear();
         buffers = null;
+        cuStreamDestroy(stream);
         cuModuleUnload(module);
         cuDevicePrimaryCtxRelease(device);
     }
