@@ -115,11 +115,6 @@ public final class CpuEngine implements MambaEngine {
     }
 
     @Override
-    public StateLayout stateLayout() {
-        return layout;
-    }
-
-    @Override
     public void step(StepBatch batch) {
         int[] offsets = stateOffsets(batch.size());
         for (int r = 0; r < batch.size(); r++) {

@@ -287,11 +287,6 @@ public final class CudaEngine implements MambaEngine {
     }
 
     @Override
-    public StateLayout stateLayout() {
-        return layout;
-    }
-
-    @Override
     public void step(StepBatch batch) {
         int rows = batch.size();
         if (rows == 0) {
