@@ -22,53 +22,91 @@ __device__ __forceinline__ void store(float* p, float v) { *p = v; }
 __device__ __forceinline__ void store(__half* p, float v) { *p = __float2half_rn(v); }
 __device__ __forceinline__ void store(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
 
+// Four consecutive state elements (16-byte aligned for float32, 8-byte for the 16-bit types).
+__device__ __forceinline__ void load4(const float* p, float v[4]) {
+    float4 q = *reinterpret_cast<const float4*>(p);
+    v[0] = q.x; v[1] = q.y; v[2] = q.z; v[3] = q.w;
+}
+__device__ __forceinline__ void store4(float* p, const float v[4]) {
+    *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+}
+__device__ __forceinline__ void load4(const __half* p, float v[4]) {
+    uint2 q = *reinterpret_cast<const uint2*>(p);
+    float2 lo = __half22float2(*reinterpret_cast<__half2*>(&q.x));
+    float2 hi = __half22float2(*reinterpret_cast<__half2*>(&q.y));
+    v[0] = lo.x; v[1] = lo.y; v[2] = hi.x; v[3] = hi.y;
+}
+__device__ __forceinline__ void store4(__half* p, const float v[4]) {
+    __half2 lo = __floats2half2_rn(v[0], v[1]);
+    __half2 hi = __floats2half2_rn(v[2], v[3]);
+    uint2 q;
+    q.x = *reinterpret_cast<unsigned*>(&lo);
+    q.y = *reinterpret_cast<unsigned*>(&hi);
+    *reinterpret_cast<uint2*>(p) = q;
+}
+__device__ __forceinline__ void load4(const __nv_bfloat16* p, float v[4]) {
+    uint2 q = *reinterpret_cast<const uint2*>(p);
+    float2 lo = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&q.x));
+    float2 hi = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&q.y));
+    v[0] = lo.x; v[1] = lo.y; v[2] = hi.x; v[3] = hi.y;
+}
+__device__ __forceinline__ void store4(__nv_bfloat16* p, const float v[4]) {
+    __nv_bfloat162 lo = __floats2bfloat162_rn(v[0], v[1]);
+    __nv_bfloat162 hi = __floats2bfloat162_rn(v[2], v[3]);
+    uint2 q;
+    q.x = *reinterpret_cast<unsigned*>(&lo);
+    q.y = *reinterpret_cast<unsigned*>(&hi);
+    *reinterpret_cast<uint2*>(p) = q;
+}
+
 __device__ __forceinline__ float silu(float x) { return x / (1.f + expf(-x)); }
 __device__ __forceinline__ float softplus(float x) { return x > 20.f ? x : log1pf(expf(x)); }
 
-// C[m][n] = bias[n] + sum_k A[m][k] * W[n][k]: a PyTorch linear layer. 128x128 tiles of C per block of
-// 256 threads, each thread an 8x8 register block (two 4x4 quadrants 64 apart, read from shared memory as
-// float4), over 8-deep slices of A and W staged transposed in shared memory.
-constexpr int TILE = 128;
+// C[m][n] = bias[n] + sum_k A[m][k] * W[n][k]: a PyTorch linear layer. Tiles of 16R x 16R of C per block of
+// 256 threads, each thread an R x R register block (R/4 x R/4 quadrants of 4 x 4, 64 apart, read from shared
+// memory as float4), over 8-deep slices of A and W staged transposed in shared memory. R = 8 (128 x 128
+// tiles) for large products; R = 4 (64 x 64) fills the multiprocessors when the batch is small.
 constexpr int DEPTH = 8;
 
-}  // namespace
-
-extern "C" __global__ void __launch_bounds__(256) gemm_nt(const float* __restrict__ a, int lda,
-                                                          const float* __restrict__ w,
-                                                          const float* __restrict__ bias,
-                                                          float* __restrict__ c, int ldc, int m, int n, int k) {
+template <int R>
+__device__ void gemm_nt(const float* __restrict__ a, int lda, const float* __restrict__ w,
+                        const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n, int k) {
+    constexpr int TILE = 16 * R;
+    constexpr int QUADS = R / 4;
     __shared__ __align__(16) float as[DEPTH][TILE];
     __shared__ __align__(16) float ws[DEPTH][TILE];
     int tx = threadIdx.x % 16;
     int ty = threadIdx.x / 16;
     int row0 = blockIdx.y * TILE;
     int col0 = blockIdx.x * TILE;
-    // Loading: thread t brings 4 consecutive k of row t/2 of each operand.
-    int load_row = threadIdx.x / 2;
-    int load_k = (threadIdx.x % 2) * 4;
-    float acc[8][8] = {};
+    float acc[R][R] = {};
     for (int k0 = 0; k0 < k; k0 += DEPTH) {
 #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            int gk = k0 + load_k + j;
-            int gr = row0 + load_row;
-            int gc = col0 + load_row;
-            as[load_k + j][load_row] = (gr < m && gk < k) ? a[(int64_t)gr * lda + gk] : 0.f;
-            ws[load_k + j][load_row] = (gc < n && gk < k) ? w[(int64_t)gc * k + gk] : 0.f;
+        for (int i = threadIdx.x; i < TILE * DEPTH; i += 256) {
+            int tile_row = i / DEPTH;
+            int kk = i % DEPTH;
+            int gk = k0 + kk;
+            int gr = row0 + tile_row;
+            int gc = col0 + tile_row;
+            as[kk][tile_row] = (gr < m && gk < k) ? a[(int64_t)gr * lda + gk] : 0.f;
+            ws[kk][tile_row] = (gc < n && gk < k) ? w[(int64_t)gc * k + gk] : 0.f;
         }
         __syncthreads();
 #pragma unroll
         for (int kk = 0; kk < DEPTH; kk++) {
-            float4 a0 = *reinterpret_cast<const float4*>(&as[kk][ty * 4]);
-            float4 a1 = *reinterpret_cast<const float4*>(&as[kk][64 + ty * 4]);
-            float4 w0 = *reinterpret_cast<const float4*>(&ws[kk][tx * 4]);
-            float4 w1 = *reinterpret_cast<const float4*>(&ws[kk][64 + tx * 4]);
-            float av[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
-            float wv[8] = {w0.x, w0.y, w0.z, w0.w, w1.x, w1.y, w1.z, w1.w};
+            float av[R];
+            float wv[R];
 #pragma unroll
-            for (int i = 0; i < 8; i++) {
+            for (int q = 0; q < QUADS; q++) {
+                float4 a4 = *reinterpret_cast<const float4*>(&as[kk][q * 64 + ty * 4]);
+                float4 w4 = *reinterpret_cast<const float4*>(&ws[kk][q * 64 + tx * 4]);
+                av[q * 4] = a4.x; av[q * 4 + 1] = a4.y; av[q * 4 + 2] = a4.z; av[q * 4 + 3] = a4.w;
+                wv[q * 4] = w4.x; wv[q * 4 + 1] = w4.y; wv[q * 4 + 2] = w4.z; wv[q * 4 + 3] = w4.w;
+            }
 #pragma unroll
-                for (int j = 0; j < 8; j++) {
+            for (int i = 0; i < R; i++) {
+#pragma unroll
+                for (int j = 0; j < R; j++) {
                     acc[i][j] = fmaf(av[i], wv[j], acc[i][j]);
                 }
             }
@@ -76,17 +114,31 @@ extern "C" __global__ void __launch_bounds__(256) gemm_nt(const float* __restric
         __syncthreads();
     }
 #pragma unroll
-    for (int i = 0; i < 8; i++) {
-        int r = row0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
+    for (int i = 0; i < R; i++) {
+        int r = row0 + (i / 4) * 64 + ty * 4 + i % 4;
         if (r >= m) continue;
 #pragma unroll
-        for (int j = 0; j < 8; j++) {
-            int col = col0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
+        for (int j = 0; j < R; j++) {
+            int col = col0 + (j / 4) * 64 + tx * 4 + j % 4;
             if (col < n) {
                 c[(int64_t)r * ldc + col] = acc[i][j] + (bias != nullptr ? bias[col] : 0.f);
             }
         }
     }
+}
+
+}  // namespace
+
+extern "C" __global__ void __launch_bounds__(256) gemm_nt128(const float* __restrict__ a, int lda,
+        const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n,
+        int k) {
+    gemm_nt<8>(a, lda, w, bias, c, ldc, m, n, k);
+}
+
+extern "C" __global__ void __launch_bounds__(256) gemm_nt64(const float* __restrict__ a, int lda,
+        const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n,
+        int k) {
+    gemm_nt<4>(a, lda, w, bias, c, ldc, m, n, k);
 }
 
 // out[r] = embedding[tokens[r]].
@@ -174,19 +226,65 @@ __device__ void conv_step(const float* __restrict__ in, int in_stride, int in_of
     out[(int64_t)r * channels + ch] = silu(acc);
 }
 
-// Mamba-1 selective state update. A group of 16 lanes owns one channel of one row and walks its d_state
-// values 16 at a time, so a warp touches two channels' contiguous state rows: each state element is read
-// once and written once. delta = softplus(dt + dt_bias); h = h * exp(delta * A) + (delta * B) * x;
-// y = (sum h * C + D * x) * SiLU(z).
-template <typename S>
+// The selective state updates give each channel of each row a group of lanes that walks its d_state values:
+// VEC (d_state a multiple of 16, rows 16-byte aligned) uses 4 lanes per channel, each moving 4 consecutive
+// values per access, so a warp reads and writes 8 channels' rows as whole 512-byte runs; otherwise 16 lanes
+// per channel move one value each. Either way each state element is read once and written once.
+template <bool VEC>
+struct Lanes {
+    static constexpr int PER_CHANNEL = VEC ? 4 : 16;
+    static constexpr int PER_ACCESS = VEC ? 4 : 1;
+};
+
+// Updates one channel's state row h (d_state values): h = h * decay(n) + (delta * B[n]) * x; returns this
+// lane's share of sum h * C.
+template <bool VEC, typename S, typename Decay>
+__device__ __forceinline__ float update_row(S* __restrict__ h, int lane, int d_state, float delta, float x,
+                                            const float* __restrict__ b, const float* __restrict__ c, Decay decay) {
+    constexpr int G = Lanes<VEC>::PER_CHANNEL;
+    constexpr int V = Lanes<VEC>::PER_ACCESS;
+    float acc = 0.f;
+    for (int n0 = lane * V; n0 < d_state; n0 += G * V) {
+        float v[V];
+        if constexpr (VEC) {
+            load4(h + n0, v);
+        } else {
+            v[0] = load(h + n0);
+        }
+#pragma unroll
+        for (int i = 0; i < V; i++) {
+            int n = n0 + i;
+            v[i] = fmaf(v[i], decay(n), delta * b[n] * x);
+            acc = fmaf(v[i], c[n], acc);
+        }
+        if constexpr (VEC) {
+            store4(h + n0, v);
+        } else {
+            store(h + n0, v[0]);
+        }
+    }
+    return acc;
+}
+
+template <bool VEC>
+__device__ __forceinline__ float lane_sum(float acc) {
+    constexpr int G = Lanes<VEC>::PER_CHANNEL;
+    for (int o = G / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffff, acc, o, G);
+    return acc;
+}
+
+// Mamba-1 selective state update, per channel: delta = softplus(dt + dt_bias);
+// h = h * exp(delta * A) + (delta * B) * x; y = (sum h * C + D * x) * SiLU(z).
+template <bool VEC, typename S>
 __device__ void ssm1_step(const float* __restrict__ xz, int xz_stride, const float* __restrict__ xc,
                           const float* __restrict__ xdbl, int xdbl_stride, int dt_rank,
                           const float* __restrict__ dt, S* __restrict__ pool, const int* __restrict__ slots,
                           int64_t slot_stride, int64_t ssm_offset, const float* __restrict__ a,
                           const float* __restrict__ dt_bias, const float* __restrict__ skip,
                           float* __restrict__ y, int rows, int d_inner, int d_state) {
-    int64_t group = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / 16;
-    int lane = threadIdx.x % 16;
+    constexpr int G = Lanes<VEC>::PER_CHANNEL;
+    int64_t group = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / G;
+    int lane = threadIdx.x % G;
     bool active = group < (int64_t)rows * d_inner;
     int r = active ? group / d_inner : 0;
     int ch = active ? group % d_inner : 0;
@@ -199,13 +297,9 @@ __device__ void ssm1_step(const float* __restrict__ xz, int xz_stride, const flo
         const float* c = b + d_state;
         S* h = pool + slots[r] * slot_stride + ssm_offset + (int64_t)ch * d_state;
         const float* arow = a + (int64_t)ch * d_state;
-        for (int n = lane; n < d_state; n += 16) {
-            float state = fmaf(load(h + n), expf(delta * arow[n]), delta * b[n] * x);
-            store(h + n, state);
-            acc = fmaf(state, c[n], acc);
-        }
+        acc = update_row<VEC>(h, lane, d_state, delta, x, b, c, [&](int n) { return expf(delta * arow[n]); });
     }
-    for (int o = 8; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffff, acc, o, 16);
+    acc = lane_sum<VEC>(acc);
     if (active && lane == 0) {
         float z = xz[(int64_t)r * xz_stride + d_inner + ch];
         y[(int64_t)r * d_inner + ch] = (acc + skip[ch] * x) * silu(z);
@@ -214,15 +308,16 @@ __device__ void ssm1_step(const float* __restrict__ xz, int xz_stride, const flo
 
 // Mamba-2 selective state update, per head h: delta = softplus(dt[h] + dt_bias[h]), one decay
 // exp(delta * A[h]) for the head; channel p of the head: h = h * decay + (delta * B[g]) * x,
-// y = sum h * C[g] + D * x, B and C of the head's group g. Same 16-lane layout as Mamba-1.
-template <typename S>
+// y = sum h * C[g] + D * x, B and C of the head's group g.
+template <bool VEC, typename S>
 __device__ void ssm2_step(const float* __restrict__ zxbcdt, int in_stride, const float* __restrict__ xbc,
                           S* __restrict__ pool, const int* __restrict__ slots, int64_t slot_stride,
                           int64_t ssm_offset, const float* __restrict__ a, const float* __restrict__ dt_bias,
                           const float* __restrict__ skip, int skip_per_channel, float* __restrict__ y,
                           int rows, int d_inner, int d_state, int head_dim, int n_groups) {
-    int64_t group = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / 16;
-    int lane = threadIdx.x % 16;
+    constexpr int G = Lanes<VEC>::PER_CHANNEL;
+    int64_t group = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / G;
+    int lane = threadIdx.x % G;
     bool active = group < (int64_t)rows * d_inner;
     int r = active ? group / d_inner : 0;
     int ch = active ? group % d_inner : 0;
@@ -240,13 +335,9 @@ __device__ void ssm2_step(const float* __restrict__ zxbcdt, int in_stride, const
         const float* b = row + d_inner + g * d_state;
         const float* c = row + d_inner + n_groups * d_state + g * d_state;
         S* h = pool + slots[r] * slot_stride + ssm_offset + (int64_t)ch * d_state;
-        for (int n = lane; n < d_state; n += 16) {
-            float state = fmaf(load(h + n), decay, delta * b[n] * x);
-            store(h + n, state);
-            acc = fmaf(state, c[n], acc);
-        }
+        acc = update_row<VEC>(h, lane, d_state, delta, x, b, c, [&](int) { return decay; });
     }
-    for (int o = 8; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffff, acc, o, 16);
+    acc = lane_sum<VEC>(acc);
     if (active && lane == 0) {
         y[(int64_t)r * d_inner + ch] = acc + skip[skip_per_channel ? ch : head] * x;
     }
@@ -300,6 +391,22 @@ __device__ void scatter_states(const float* __restrict__ in, S* __restrict__ poo
     store(pool + slots[r] * slot_stride + idx % slot_stride, in[idx]);
 }
 
+#define SSM_KERNELS(SUFFIX, S, VARIANT, VEC)                                                             \
+extern "C" __global__ void ssm1_step##VARIANT##_##SUFFIX(const float* xz, int xz_stride, const float* xc, \
+        const float* xdbl, int xdbl_stride, int dt_rank, const float* dt, S* pool, const int* slots,     \
+        int64_t slot_stride, int64_t ssm_offset, const float* a, const float* dt_bias, const float* skip,\
+        float* y, int rows, int d_inner, int d_state) {                                                  \
+    ssm1_step<VEC, S>(xz, xz_stride, xc, xdbl, xdbl_stride, dt_rank, dt, pool, slots, slot_stride,      \
+                      ssm_offset, a, dt_bias, skip, y, rows, d_inner, d_state);                          \
+}                                                                                                        \
+extern "C" __global__ void ssm2_step##VARIANT##_##SUFFIX(const float* zxbcdt, int in_stride,             \
+        const float* xbc, S* pool, const int* slots, int64_t slot_stride, int64_t ssm_offset,            \
+        const float* a, const float* dt_bias, const float* skip, int skip_per_channel, float* y,         \
+        int rows, int d_inner, int d_state, int head_dim, int n_groups) {                                \
+    ssm2_step<VEC, S>(zxbcdt, in_stride, xbc, pool, slots, slot_stride, ssm_offset, a, dt_bias, skip,    \
+                      skip_per_channel, y, rows, d_inner, d_state, head_dim, n_groups);                  \
+}
+
 #define STATE_KERNELS(SUFFIX, S)                                                                         \
 extern "C" __global__ void conv_step_##SUFFIX(const float* in, int in_stride, int in_offset, S* pool,    \
         const int* slots, int64_t slot_stride, int64_t window_offset, const float* taps, const float* bias,  \
@@ -307,20 +414,8 @@ extern "C" __global__ void conv_step_##SUFFIX(const float* in, int in_stride, in
     conv_step<S>(in, in_stride, in_offset, pool, slots, slot_stride, window_offset, taps, bias, out, rows,   \
                  channels, d_conv);                                                                      \
 }                                                                                                        \
-extern "C" __global__ void ssm1_step_##SUFFIX(const float* xz, int xz_stride, const float* xc,           \
-        const float* xdbl, int xdbl_stride, int dt_rank, const float* dt, S* pool, const int* slots,     \
-        int64_t slot_stride, int64_t ssm_offset, const float* a, const float* dt_bias, const float* skip,\
-        float* y, int rows, int d_inner, int d_state) {                                                  \
-    ssm1_step<S>(xz, xz_stride, xc, xdbl, xdbl_stride, dt_rank, dt, pool, slots, slot_stride, ssm_offset,\
-                 a, dt_bias, skip, y, rows, d_inner, d_state);                                           \
-}                                                                                                        \
-extern "C" __global__ void ssm2_step_##SUFFIX(const float* zxbcdt, int in_stride, const float* xbc,      \
-        S* pool, const int* slots, int64_t slot_stride, int64_t ssm_offset, const float* a,              \
-        const float* dt_bias, const float* skip, int skip_per_channel, float* y, int rows, int d_inner,  \
-        int d_state, int head_dim, int n_groups) {                                                       \
-    ssm2_step<S>(zxbcdt, in_stride, xbc, pool, slots, slot_stride, ssm_offset, a, dt_bias, skip,         \
-                 skip_per_channel, y, rows, d_inner, d_state, head_dim, n_groups);                       \
-}                                                                                                        \
+SSM_KERNELS(SUFFIX, S, , false)                                                                           \
+SSM_KERNELS(SUFFIX, S, _vec, true)                                                                       \
 extern "C" __global__ void gather_states_##SUFFIX(const S* pool, const int* slots, int64_t slot_stride,  \
         float* out, int rows) {                                                                          \
     gather_states<S>(pool, slots, slot_stride, out, rows);                                               \

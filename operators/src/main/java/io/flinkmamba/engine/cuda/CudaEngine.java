@@ -12,6 +12,7 @@ import jcuda.Pointer;
 import jcuda.Sizeof;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUgraph;
@@ -31,6 +32,7 @@ import java.util.Map;
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
 import static jcuda.driver.JCudaDriver.cuGraphDestroy;
@@ -74,13 +76,16 @@ public final class CudaEngine implements MambaEngine {
     private final CUstream stream = new CUstream();
     private final Map<Long, CUgraphExec> graphs = new HashMap<>();
 
-    private final CUfunction gemm;
+    private final CUfunction gemmLarge;
+    private final CUfunction gemmSmall;
     private final CUfunction embed;
     private final CUfunction addNorm;
     private final CUfunction conv;
     private final CUfunction ssm1;
     private final CUfunction ssm2;
     private final CUfunction gatedNorm;
+    private final int ssmLanes;
+    private final int multiprocessors;
     private final CUfunction gather;
     private final CUfunction scatter;
 
@@ -168,12 +173,20 @@ public final class CudaEngine implements MambaEngine {
         cuCtxSetCurrent(context);
         cuModuleLoadData(module, fatbin);
         cuStreamCreate(stream, 0);
-        gemm = function("gemm_nt");
+        gemmLarge = function("gemm_nt128");
+        gemmSmall = function("gemm_nt64");
         embed = function("embed");
         addNorm = function("add_norm");
         conv = function("conv_step_" + suffix);
-        ssm1 = function("ssm1_step_" + suffix);
-        ssm2 = function("ssm2_step_" + suffix);
+        // The vector state kernels need every channel's state row 4-element aligned and 16 values long.
+        boolean vectorRows = c.dState() % 16 == 0 && layout.floatsPerKey() % 4 == 0
+                && java.util.stream.IntStream.range(0, c.nLayer()).allMatch(l -> layout.ssmOffset(l) % 4 == 0);
+        ssm1 = function((vectorRows ? "ssm1_step_vec_" : "ssm1_step_") + suffix);
+        ssm2 = function((vectorRows ? "ssm2_step_vec_" : "ssm2_step_") + suffix);
+        ssmLanes = vectorRows ? 4 : 16;
+        int[] count = new int[1];
+        cuDeviceGetAttribute(count, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
+        multiprocessors = count[0];
         gatedNorm = function("gated_norm");
         gather = function("gather_states_" + suffix);
         scatter = function("scatter_states_" + suffix);
@@ -448,7 +461,7 @@ public final class CudaEngine implements MambaEngine {
         launch(conv, blocks((long) rows * convCh, 256), 256, b.inProj(), inSize,
                 c.layer() == LayerType.MAMBA1 ? 0 : di, pool, slots, floats, (long) layout.convOffset(l),
                 w.conv(), w.convBias(), b.convOut(), rows, convCh, c.dConv());
-        long lanes = (long) rows * di * 16;
+        long lanes = (long) rows * di * ssmLanes;
         if (c.layer() == LayerType.MAMBA1) {
             int xps = c.xProjSize();
             gemm(b.convOut(), di, w.xProj(), new CUdeviceptr(), b.xProj(), xps, rows, xps, di);
@@ -485,7 +498,11 @@ public final class CudaEngine implements MambaEngine {
         Pointer params = Pointer.to(Pointer.to(a), Pointer.to(new int[] {lda}), Pointer.to(w), Pointer.to(bias),
                 Pointer.to(out), Pointer.to(new int[] {ldc}), Pointer.to(new int[] {m}), Pointer.to(new int[] {n}),
                 Pointer.to(new int[] {k}));
-        cuLaunchKernel(gemm, (n + 127) / 128, (m + 127) / 128, 1, 256, 1, 1, 0, stream, params, null);
+        // 128 x 128 tiles where they give every multiprocessor two blocks, else 64 x 64 tiles.
+        boolean large = (long) ((n + 127) / 128) * ((m + 127) / 128) >= 2L * multiprocessors;
+        int tile = large ? 128 : 64;
+        cuLaunchKernel(large ? gemmLarge : gemmSmall, (n + tile - 1) / tile, (m + tile - 1) / tile, 1, 256, 1, 1, 0,
+                stream, params, null);
     }
 
     private static int blocks(long threads, int perBlock) {
