@@ -3,8 +3,10 @@ package io.flinkmamba.cli;
 import io.flinkmamba.engine.CpuEngine;
 import io.flinkmamba.engine.MambaEngine;
 import io.flinkmamba.engine.StepBatch;
+import io.flinkmamba.engine.cuda.CudaEngine;
 import io.flinkmamba.model.MambaConfig;
 import io.flinkmamba.model.MambaConfig.LayerType;
+import io.flinkmamba.model.MambaModel;
 import io.flinkmamba.model.ModelLoader;
 import io.flinkmamba.model.ModelWriter;
 import io.flinkmamba.model.RandomModels;
@@ -52,7 +54,7 @@ import java.util.stream.Stream;
 /**
  * The Mamba operator against the baseline a Flink user would write without it: a KeyedProcessFunction
  * holding each key's state in a {@code ValueState<float[]>} and calling the engine once per event with a
- * batch of one. Same model, same CPU engine, same generated events, RocksDB in both, one local
+ * batch of one. Same model, same engine (CPU by default), same generated events, RocksDB in both, one local
  * (in-process MiniCluster) job per variant and cell.
  *
  * <p>Events come from {@code fromSequence(0, n-1)} mapped to (key, d_model features, nanoTime at generation)
@@ -65,7 +67,7 @@ import java.util.stream.Stream;
 @Command(name = "operator",
         mixinStandardHelpOptions = true,
         description = "Events/s and p50/p99 latency of the Mamba operator against a naive KeyedProcessFunction"
-                + " (ValueState<float[]>, one engine call per event), both on RocksDB and the CPU engine, in"
+                + " (ValueState<float[]>, one engine call per event), both on RocksDB and the same engine (--engine), in"
                 + " a local Flink job, for uniform and Zipf(1.1) keys and a small (d_model 64, 2 layers)"
                 + " and a medium (d_model 256, 4 layers) Mamba-1 model fed float vectors. The last line is"
                 + " `speedup <x>`: the Mamba operator's events/s over the naive one's for Zipf keys and the"
@@ -121,6 +123,11 @@ final class OperatorBenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "7", description = "Seed of the generated events (default 7).")
     long seed;
 
+    @Option(names = "--engine", defaultValue = "cpu",
+            description = "Engine of both implementations: cpu (default) or cuda (the operator keeps its cached"
+                    + " states resident on the device; the naive function hands each event's state over).")
+    String engine;
+
     /** A model of the benchmark. */
     private record ModelSpec(String name, int dModel, int nLayer, int defaultEvents) {}
 
@@ -152,6 +159,14 @@ final class OperatorBenchCommand implements Callable<Integer> {
                 return 2;
             }
         }
+        if (!engine.equals("cpu") && !engine.equals("cuda")) {
+            System.err.println("bench operator: unknown engine '" + engine + "' (available: cpu, cuda)");
+            return 2;
+        }
+        if (engine.equals("cuda") && !CudaEngine.available()) {
+            System.err.println("bench operator: no CUDA device, driver or kernels here");
+            return 2;
+        }
         if (keys < 1 || (events != null && events < 1) || parallelism < 1 || bundleSize < 1 || maxDelayMs < 1
                 || cacheSize < 0 || managedMemoryMb < 1 || warmupEvents < 0 || selected.isEmpty()
                 || distributions.isEmpty()) {
@@ -177,8 +192,9 @@ final class OperatorBenchCommand implements Callable<Integer> {
     private int run(List<ModelSpec> selected, Path root) throws Exception {
         long started = System.nanoTime();
         System.out.printf(Locale.ROOT, "bench operator: %d keys, parallelism %d, RocksDB state backend (managed memory"
-                        + " %d MB), engine cpu (%s kernels)%n", keys, parallelism, managedMemoryMb,
-                CpuEngine.simdKernels() ? "Vector API SIMD" : "scalar");
+                        + " %d MB), engine %s%n", keys, parallelism, managedMemoryMb,
+                engine.equals("cuda") ? "cuda" : "cpu (" + (CpuEngine.simdKernels() ? "Vector API SIMD" : "scalar")
+                        + " kernels)");
         System.out.printf(Locale.ROOT, "mamba:  Mamba operator, bundle %d events, max delay %d ms, float32 state"
                 + " codec, cache %d keys%n", bundleSize, maxDelayMs, cacheSize);
         System.out.println("naive:  KeyedProcessFunction, ValueState<float[]>, one engine call per event (batch 1)");
@@ -267,11 +283,11 @@ final class OperatorBenchCommand implements Callable<Integer> {
                         .maxBundleDelay(Duration.ofMillis(maxDelayMs))
                         .stateCodec(StateCodec.FLOAT32)
                         .cacheSize(cacheSize)
-                        .engine("cpu")
+                        .engine(engine)
                         .applyTo(keyed)
                         .results();
             } else {
-                results = keyed.process(new NaiveMambaFunction(modelDir.toString()), RESULT_TYPE).name("naive Mamba");
+                results = keyed.process(new NaiveMambaFunction(modelDir.toString(), engine), RESULT_TYPE).name("naive Mamba");
             }
             results.sinkTo(new LatencySink()).name("latency sink");
             env.execute("bench operator " + (mamba ? "mamba" : "naive"));
@@ -407,18 +423,21 @@ final class OperatorBenchCommand implements Callable<Integer> {
     static final class NaiveMambaFunction
             extends KeyedProcessFunction<Long, Tuple3<Long, float[], Long>, Tuple3<Long, Long, Float>> {
         private final String modelDir;
+        private final String engineName;
         private transient MambaEngine engine;
         private transient StepBatch batch;
         private transient int floatsPerKey;
         private transient ValueState<float[]> state;
 
-        NaiveMambaFunction(String modelDir) {
+        NaiveMambaFunction(String modelDir, String engineName) {
             this.modelDir = modelDir;
+            this.engineName = engineName;
         }
 
         @Override
         public void open(OpenContext context) throws Exception {
-            engine = new CpuEngine(ModelLoader.load(Path.of(modelDir)));
+            MambaModel model = ModelLoader.load(Path.of(modelDir));
+            engine = engineName.equals("cuda") ? new CudaEngine(model, 0, StateCodec.FLOAT32, 0) : new CpuEngine(model);
             batch = engine.newBatch(1, StepBatch.Input.FEATURES, false);
             batch.size(1);
             floatsPerKey = engine.stateLayout().floatsPerKey();

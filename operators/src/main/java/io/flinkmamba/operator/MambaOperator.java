@@ -65,6 +65,8 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         implements OneInputStreamOperator<IN, OUT>, BoundedOneInput, Triggerable<K, VoidNamespace> {
 
     private static final long NO_TIME = Long.MIN_VALUE;
+    /** Device-resident states move to and from the host in groups of this many keys. */
+    private static final int SLOT_MOVES = 64;
 
     private final MambaOperatorSettings settings;
     private final InputEncoder<IN> encoder;
@@ -90,6 +92,14 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private transient long pendingBytes;
     private transient boolean flushTimerSet;
     private transient LinkedHashMap<K, LiveKey> cache;
+    /** The CUDA engine when cached states live in its device slot pool (else null: they live on the heap). */
+    private transient CudaEngine deviceStates;
+    private transient int[] freeSlots;
+    private transient int freeSlotCount;
+    /** Host rows of states on their way to or from device slots {@code movingSlots}. */
+    private transient float[] movingStates;
+    private transient int[] movingSlots;
+    private transient int moving;
     private transient boolean mismatchLogged;
     /** Set when a flush failed: its keys' live states are lost, so nothing may be stepped until a restart. */
     private transient Exception failure;
@@ -114,9 +124,15 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
      */
     private record Pending<K, IN>(K key, IN event, long timestamp, long sessionTime, int token, float[] features) {}
 
-    /** A key's decoded state while it is being stepped or cached. */
+    /**
+     * A key's decoded state while it is being stepped or cached: on the heap ({@code state}), or in device
+     * slot {@code slot} when states are resident on the GPU (then {@code state} is empty).
+     */
     private static final class LiveKey {
         final float[] state;
+        int slot = -1;
+        /** Reset since its slot was last written: the slot must be zeroed before the next step. */
+        boolean slotStale;
         float[] lastHidden;
         long eventsSeen;
         long lastEventTime = NO_TIME;
@@ -129,6 +145,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
 
         void reset() {
             java.util.Arrays.fill(state, 0f);
+            slotStale = slot >= 0;
             lastHidden = null;
             eventsSeen = 0;
             lastEventTime = NO_TIME;
@@ -180,6 +197,17 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
 
         pending = new ArrayList<>(capacity);
         cache = new LinkedHashMap<>(16, 0.75f, true);
+        if (engine instanceof CudaEngine cuda && cuda.residentSlots() > 0) {
+            // A restored job starts with an empty pool: keys come back from keyed state as they arrive.
+            deviceStates = cuda;
+            freeSlotCount = cuda.residentSlots();
+            freeSlots = new int[freeSlotCount];
+            for (int i = 0; i < freeSlotCount; i++) {
+                freeSlots[i] = freeSlotCount - 1 - i;
+            }
+            movingStates = new float[SLOT_MOVES * layout.floatsPerKey()];
+            movingSlots = new int[SLOT_MOVES];
+        }
         registerMetrics(getMetricGroup());
     }
 
@@ -198,13 +226,16 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                     + "or the jar carries no kernels; use cpu or auto");
         }
         int device = cudaDevice();
-        long needed = CudaEngine.deviceBytes(model.config(), settings.bundleSize(), 0, StateCodec.FLOAT32);
+        // The cache lives in the device's slot pool: the cached keys plus room for a bundle's new keys, which
+        // join before the least recently used are evicted at the end of the bundle.
+        int slots = settings.cacheSize() == 0 ? 0 : settings.cacheSize() + settings.bundleSize();
+        long needed = CudaEngine.deviceBytes(model.config(), settings.bundleSize(), slots, StateCodec.FLOAT32);
         if (settings.cudaMemoryBudget() > 0 && needed > settings.cudaMemoryBudget()) {
             throw new IllegalArgumentException("mamba.cuda.memory-budget " + settings.cudaMemoryBudget()
-                    + " bytes is too small: the model and a bundle of " + settings.bundleSize() + " events need "
-                    + needed + " bytes on the device");
+                    + " bytes is too small: the model, a bundle of " + settings.bundleSize() + " events and "
+                    + slots + " resident states need " + needed + " bytes on the device");
         }
-        return new CudaEngine(model, device, StateCodec.FLOAT32, 0);
+        return new CudaEngine(model, device, StateCodec.FLOAT32, slots);
     }
 
     /** The device Flink's external resource framework assigned ("gpu", property "index"), else the setting. */
@@ -433,10 +464,16 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         LiveKey[] live = new LiveKey[keys];
         long now = getProcessingTimeService().getCurrentProcessingTime();
         int floats = layout.floatsPerKey();
+        int[] slots = deviceStates != null ? new int[keys] : null;
         for (int r = 0; r < keys; r++) {
             live[r] = load(rows.get(r).getKey(), now);
-            System.arraycopy(live[r].state, 0, batch.states(), r * floats, floats);
+            if (slots != null) {
+                slots[r] = live[r].slot;
+            } else {
+                System.arraycopy(live[r].state, 0, batch.states(), r * floats, floats);
+            }
         }
+        writeMovingSlots();
         long engineStart = System.nanoTime();
         boolean[] sessionStart = new boolean[keys];
         double[] scores = new double[keys];
@@ -453,14 +490,21 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             }
             batch.size(active);
             score(active, live, rows, t, scores);
-            engine.step(batch);
+            if (slots != null) {
+                zeroStaleSlots(live, active);
+                deviceStates.stepResident(batch, slots);
+            } else {
+                engine.step(batch);
+            }
             for (int r = 0; r < active; r++) {
                 emit(r, live[r], rows.get(r).getValue().get(t), sessionStart[r], scores[r], now);
             }
         }
         engineMicros.update((System.nanoTime() - engineStart) / 1000);
         for (int r = 0; r < keys; r++) {
-            System.arraycopy(batch.states(), r * floats, live[r].state, 0, floats);
+            if (slots == null) {
+                System.arraycopy(batch.states(), r * floats, live[r].state, 0, floats);
+            }
             cache.put(rows.get(r).getKey(), live[r]);
         }
         evictDownTo(settings.cacheSize());
@@ -599,7 +643,10 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                 && event.sessionTime() - key.lastEventTime > settings.sessionGap().toMillis();
         if (gap) {
             key.reset();
-            java.util.Arrays.fill(batch.states(), row * layout.floatsPerKey(), (row + 1) * layout.floatsPerKey(), 0f);
+            if (deviceStates == null) {
+                java.util.Arrays.fill(batch.states(), row * layout.floatsPerKey(), (row + 1) * layout.floatsPerKey(),
+                        0f);
+            }
             resetsSession.inc();
         }
         sessionStart[row] = key.eventsSeen == 0;
@@ -668,8 +715,16 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         cacheMisses.inc();
         setCurrentKey(key);
         StoredKeyState stored = keyState.value();
-        LiveKey live = new LiveKey(layout.floatsPerKey());
+        LiveKey live = new LiveKey(deviceStates != null ? 0 : layout.floatsPerKey());
         live.lastAccess = now;
+        float[] into = live.state;
+        int at = 0;
+        if (deviceStates != null) {
+            // The key takes a free slot; its state (zeros unless decoded below) goes up with the next move.
+            live.slot = freeSlots[--freeSlotCount];
+            into = movingStates;
+            at = queueSlotMove(live.slot);
+        }
         if (stored == null) {
             return live;
         }
@@ -689,7 +744,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             live.dirty = true;
             return live;
         }
-        StateCodec.fromId(stored.codecId()).decode(layout, ByteBuffer.wrap(stored.encodedState()), live.state, 0);
+        StateCodec.fromId(stored.codecId()).decode(layout, ByteBuffer.wrap(stored.encodedState()), into, at);
         stateBytesRead.inc(stored.encodedState().length);
         live.lastHidden = stored.lastHidden().length == 0 ? null : stored.lastHidden();
         live.eventsSeen = stored.eventsSeen();
@@ -699,26 +754,56 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
 
     private void evictDownTo(int size) throws Exception {
         Iterator<Map.Entry<K, LiveKey>> it = cache.entrySet().iterator();
-        while (cache.size() > size && it.hasNext()) {
-            Map.Entry<K, LiveKey> eldest = it.next();
-            writeBack(eldest.getKey(), eldest.getValue());
-            it.remove();
+        List<Map.Entry<K, LiveKey>> evicted = new ArrayList<>();
+        while (cache.size() - evicted.size() > size && it.hasNext()) {
+            evicted.add(it.next());
+        }
+        writeBack(evicted);
+        for (Map.Entry<K, LiveKey> e : evicted) {
+            if (e.getValue().slot >= 0) {
+                freeSlots[freeSlotCount++] = e.getValue().slot;
+            }
+            cache.remove(e.getKey());
         }
     }
 
     /** Writes every changed cached key to keyed state, keeping it cached. */
     private void writeBackAll() throws Exception {
-        for (Map.Entry<K, LiveKey> e : cache.entrySet()) {
-            writeBack(e.getKey(), e.getValue());
+        writeBack(new ArrayList<>(cache.entrySet()));
+    }
+
+    /** Writes the changed keys among {@code keys} to keyed state; device-resident states come back in groups. */
+    private void writeBack(List<Map.Entry<K, LiveKey>> keys) throws Exception {
+        if (deviceStates == null) {
+            for (Map.Entry<K, LiveKey> e : keys) {
+                writeBack(e.getKey(), e.getValue(), e.getValue().state, 0);
+            }
+            return;
+        }
+        List<Map.Entry<K, LiveKey>> dirty = keys.stream().filter(e -> e.getValue().dirty).toList();
+        int floats = layout.floatsPerKey();
+        for (int start = 0; start < dirty.size(); start += SLOT_MOVES) {
+            int n = Math.min(SLOT_MOVES, dirty.size() - start);
+            for (int i = 0; i < n; i++) {
+                movingSlots[i] = dirty.get(start + i).getValue().slot;
+            }
+            deviceStates.readSlots(movingSlots, n, movingStates);
+            for (int i = 0; i < n; i++) {
+                LiveKey live = dirty.get(start + i).getValue();
+                if (live.slotStale) { // reset and not stepped since: its state is zeros, not the slot's
+                    java.util.Arrays.fill(movingStates, i * floats, (i + 1) * floats, 0f);
+                }
+                writeBack(dirty.get(start + i).getKey(), live, movingStates, i * floats);
+            }
         }
     }
 
-    private void writeBack(K key, LiveKey live) throws Exception {
+    private void writeBack(K key, LiveKey live, float[] state, int offset) throws Exception {
         if (!live.dirty) {
             return;
         }
         codecBuffer.clear();
-        settings.stateCodec().encode(layout, live.state, 0, codecBuffer);
+        settings.stateCodec().encode(layout, state, offset, codecBuffer);
         byte[] encoded = java.util.Arrays.copyOf(codecBuffer.array(), codecBuffer.position());
         setCurrentKey(key);
         keyState.update(new StoredKeyState(StateLayout.VERSION, fingerprint, settings.stateCodec().id(),
@@ -726,5 +811,35 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                 encoded));
         stateBytesWritten.inc(encoded.length);
         live.dirty = false;
+    }
+
+    /** Queues a zero state row for device slot {@code slot}, moving the queue up when full; returns its offset. */
+    private int queueSlotMove(int slot) {
+        if (moving == SLOT_MOVES) {
+            writeMovingSlots();
+        }
+        int floats = layout.floatsPerKey();
+        java.util.Arrays.fill(movingStates, moving * floats, (moving + 1) * floats, 0f);
+        movingSlots[moving] = slot;
+        return moving++ * floats;
+    }
+
+    /** Writes the queued state rows into their device slots. */
+    private void writeMovingSlots() {
+        if (deviceStates != null && moving > 0) {
+            deviceStates.writeSlots(movingSlots, moving, movingStates);
+            moving = 0;
+        }
+    }
+
+    /** Zeroes the slots of the first {@code rows} keys that were reset (session gap, expiry) since stepping. */
+    private void zeroStaleSlots(LiveKey[] live, int rows) {
+        for (int r = 0; r < rows; r++) {
+            if (live[r].slotStale) {
+                queueSlotMove(live[r].slot);
+                live[r].slotStale = false;
+            }
+        }
+        writeMovingSlots();
     }
 }

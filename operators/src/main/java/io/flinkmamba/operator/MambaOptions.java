@@ -31,7 +31,8 @@ public final class MambaOptions {
 
     public static final ConfigOption<Integer> CACHE_SIZE = ConfigOptions.key("mamba.state.cache-size")
             .intType().defaultValue(10_000)
-            .withDescription("Keys kept decoded on the heap between bundles; 0 disables the cache.");
+            .withDescription("Keys kept decoded between bundles: on the heap, or resident in device memory with the "
+                    + "cuda engine; 0 disables the cache.");
 
     public static final ConfigOption<String> ENGINE = ConfigOptions.key("mamba.engine")
             .stringType().defaultValue("cpu")

@@ -44,12 +44,18 @@ class MambaOperatorOnGpuTest {
 
     private List<Result> run(MambaOperatorBuilder<Tuple2<String, Integer>, Result> builder,
                              List<Tuple2<String, Integer>> events, int restartAt) throws Exception {
+        return run(builder, events, restartAt, i -> i);
+    }
+
+    private List<Result> run(MambaOperatorBuilder<Tuple2<String, Integer>, Result> builder,
+                             List<Tuple2<String, Integer>> events, int restartAt,
+                             java.util.function.IntToLongFunction timestamp) throws Exception {
         List<Result> results = new ArrayList<>();
         OperatorSubtaskState snapshot = null;
         var first = harness(builder);
         first.open();
         for (int i = 0; i < restartAt; i++) {
-            first.processElement(events.get(i), i);
+            first.processElement(events.get(i), timestamp.applyAsLong(i));
         }
         first.prepareSnapshotPreBarrier(1);
         snapshot = first.snapshot(1, restartAt);
@@ -59,7 +65,7 @@ class MambaOperatorOnGpuTest {
         second.initializeState(snapshot);
         second.open();
         for (int i = restartAt; i < events.size(); i++) {
-            second.processElement(events.get(i), i);
+            second.processElement(events.get(i), timestamp.applyAsLong(i));
         }
         second.endInput();
         results.addAll(second.extractOutputValues());
@@ -90,5 +96,42 @@ class MambaOperatorOnGpuTest {
                 }
             }
         }
+    }
+
+    /**
+     * States resident in the device pool (8 cached keys of 30, so keys are evicted and written back all the
+     * time), session gaps that reset resident keys, and a checkpoint: the same results as the CPU engine with
+     * its heap cache, and bit for bit those of the CUDA engine with states handed over per bundle.
+     */
+    @Test
+    void residentStatesEvictResetAndRestoreLikeTheCpuEngine() throws Exception {
+        OperatorFixture f = new OperatorFixture(dir, LayerType.MAMBA1);
+        List<Tuple2<String, Integer>> events = OperatorFixture.events(30, 900, 6);
+        // Every 150 events time jumps past the session gap: every key starts a new session.
+        java.util.function.IntToLongFunction time = i -> i + (i / 150) * 10_000L;
+        MambaOperatorBuilder<Tuple2<String, Integer>, Result> base =
+                f.builder().bundleSize(64).sessionGap(java.time.Duration.ofMillis(5_000), true);
+        List<Result> resident = run(base.engine("cuda").cacheSize(8), events, 420, time);
+        List<Result> handedOver = run(base.engine("cuda").cacheSize(0), events, 420, time);
+        List<Result> cpu = run(base.engine("cpu").cacheSize(8), events, 420, time);
+        assertEquals(events.size(), resident.size());
+        Map<String, List<Result>> onDevice = OperatorFixture.byKey(resident);
+        Map<String, List<Result>> perBundle = OperatorFixture.byKey(handedOver);
+        Map<String, List<Result>> reference = OperatorFixture.byKey(cpu);
+        int sessionStarts = 0;
+        for (Map.Entry<String, List<Result>> e : reference.entrySet()) {
+            for (int i = 0; i < e.getValue().size(); i++) {
+                Result want = e.getValue().get(i);
+                Result got = onDevice.get(e.getKey()).get(i);
+                assertEquals(want.sessionStart(), got.sessionStart(), e.getKey() + " event " + i);
+                assertEquals(want.eventsSeen(), got.eventsSeen(), e.getKey() + " event " + i);
+                double error = ReferenceCheck.relativeError(got.hidden(), want.hidden());
+                assertTrue(error < 1e-4, e.getKey() + " event " + i + ": " + error);
+                assertArrayEquals(perBundle.get(e.getKey()).get(i).hidden(), got.hidden(),
+                        e.getKey() + " event " + i + " resident vs handed over");
+                sessionStarts += got.sessionStart() ? 1 : 0;
+            }
+        }
+        assertTrue(sessionStarts > 30 * 3, "session gaps reset keys: " + sessionStarts);
     }
 }

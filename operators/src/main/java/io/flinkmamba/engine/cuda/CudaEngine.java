@@ -366,32 +366,47 @@ public final class CudaEngine implements MambaEngine {
         graphs.clear();
     }
 
-    /** Copies a key's float32 state into resident slot {@code slot}. */
-    public void writeSlot(int slot, float[] state, int offset) {
-        moveSlot(slot, state, offset, true);
+    /** The number of resident slots (0: the engine keeps no states between calls). */
+    public int residentSlots() {
+        return residentSlots;
     }
 
-    /** Copies resident slot {@code slot} out as a float32 state. */
-    public void readSlot(int slot, float[] state, int offset) {
-        moveSlot(slot, state, offset, false);
+    /** Copies {@code count} float32 states, packed in {@code states}, into resident slots {@code slots[0..count)}. */
+    public void writeSlots(int[] slots, int count, float[] states) {
+        moveSlots(slots, count, states, true);
     }
 
-    private void moveSlot(int slot, float[] state, int offset, boolean write) {
-        checkSlot(slot);
+    /** Copies resident slots {@code slots[0..count)} out as packed float32 states. */
+    public void readSlots(int[] slots, int count, float[] states) {
+        moveSlots(slots, count, states, false);
+    }
+
+    private void moveSlots(int[] slots, int count, float[] states, boolean write) {
+        for (int i = 0; i < count; i++) {
+            checkSlot(slots[i]);
+        }
+        if (count == 0) {
+            return;
+        }
         cuCtxSetCurrent(context);
-        Buffers b = buffers(1);
+        // In chunks of the scratch rows there are: growing the scratch would drop the captured step graphs.
+        Buffers b = buffers(buffers == null ? count : 1);
         int floats = layout.floatsPerKey();
-        cuMemcpyHtoD(b.residentSlots(), Pointer.to(new int[] {slot}), Sizeof.INT);
-        if (write) {
-            cuMemcpyHtoD(b.packedStates(), Pointer.to(state).withByteOffset((long) offset * Sizeof.FLOAT),
-                    (long) floats * Sizeof.FLOAT);
-            launch(scatter, blocks(floats, 256), 256, b.packedStates(), residentPool, b.residentSlots(), (long) floats,
-                    1);
-        } else {
-            launch(gather, blocks(floats, 256), 256, residentPool, b.residentSlots(), (long) floats, b.packedStates(),
-                    1);
-            cuMemcpyDtoH(Pointer.to(state).withByteOffset((long) offset * Sizeof.FLOAT), b.packedStates(),
-                    (long) floats * Sizeof.FLOAT);
+        for (int start = 0; start < count; start += b.rows()) {
+            int n = Math.min(b.rows(), count - start);
+            long bytes = (long) n * floats * Sizeof.FLOAT;
+            Pointer host = Pointer.to(states).withByteOffset((long) start * floats * Sizeof.FLOAT);
+            cuMemcpyHtoD(b.residentSlots(), Pointer.to(slots).withByteOffset((long) start * Sizeof.INT),
+                    (long) n * Sizeof.INT);
+            if (write) {
+                cuMemcpyHtoD(b.packedStates(), host, bytes);
+                launch(scatter, blocks((long) n * floats, 256), 256, b.packedStates(), residentPool, b.residentSlots(),
+                        (long) floats, n);
+            } else {
+                launch(gather, blocks((long) n * floats, 256), 256, residentPool, b.residentSlots(), (long) floats,
+                        b.packedStates(), n);
+                cuMemcpyDtoH(host, b.packedStates(), bytes);
+            }
         }
         cuCtxSynchronize();
     }

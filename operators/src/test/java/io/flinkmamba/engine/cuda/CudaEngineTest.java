@@ -127,23 +127,25 @@ class CudaEngineTest {
         MambaConfig config = RandomModels.config(LayerType.MAMBA1, 32, 2, 0, 16);
         MambaModel model = RandomModels.create(config, 3, 0.1f);
         int keys = 50;
+        int written = 150;
         int floats = config.stateLayout().floatsPerKey();
         try (CudaEngine gpu = new CudaEngine(model, 0, StateCodec.FLOAT32, 200)) {
             StepBatch handed = gpu.newBatch(keys, StepBatch.Input.FEATURES, false);
             StepBatch resident = gpu.newBatch(keys, StepBatch.Input.FEATURES, false);
             handed.size(keys);
             resident.size(keys);
-            int[] slots = new int[keys];
+            int[] slots = new int[written];
+            float[] states = new float[written * floats];
             SplittableRandom random = new SplittableRandom(4);
-            for (int r = 0; r < keys; r++) {
-                slots[r] = 199 - 3 * r; // any slots, in any order
-                float[] state = new float[floats];
-                for (int i = 0; i < floats; i++) {
-                    state[i] = (float) random.nextGaussian() * 0.1f;
-                }
-                System.arraycopy(state, 0, handed.states(), r * floats, floats);
-                gpu.writeSlot(slots[r], state, 0);
+            for (int i = 0; i < written; i++) {
+                slots[i] = 199 - i; // any slots, in any order
             }
+            for (int i = 0; i < states.length; i++) {
+                states[i] = (float) random.nextGaussian() * 0.1f;
+            }
+            System.arraycopy(states, 0, handed.states(), 0, keys * floats);
+            gpu.stepResident(resident, slots); // scratch for 50 rows: the 150 states below move in chunks
+            gpu.writeSlots(slots, written, states);
             for (int t = 0; t < 3; t++) {
                 for (int i = 0; i < handed.features().length; i++) {
                     handed.features()[i] = resident.features()[i] = (float) random.nextGaussian();
@@ -152,12 +154,12 @@ class CudaEngineTest {
                 gpu.stepResident(resident, slots);
                 assertArrayEquals(handed.hidden(), resident.hidden(), "hidden at step " + t);
             }
-            float[] state = new float[floats];
-            for (int r = 0; r < keys; r++) {
-                gpu.readSlot(slots[r], state, 0);
-                assertArrayEquals(java.util.Arrays.copyOfRange(handed.states(), r * floats, (r + 1) * floats), state,
-                        "slot " + slots[r]);
-            }
+            float[] back = new float[written * floats];
+            gpu.readSlots(slots, written, back);
+            assertArrayEquals(java.util.Arrays.copyOf(handed.states(), keys * floats),
+                    java.util.Arrays.copyOf(back, keys * floats), "stepped slots");
+            assertArrayEquals(java.util.Arrays.copyOfRange(states, keys * floats, states.length),
+                    java.util.Arrays.copyOfRange(back, keys * floats, back.length), "slots not stepped");
         }
     }
 
