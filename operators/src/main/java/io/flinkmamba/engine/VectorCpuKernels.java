@@ -17,8 +17,10 @@ final class VectorCpuKernels implements CpuKernels {
     private static final int LANES = SPECIES.length();
 
     /**
-     * Register-blocked: for each 16-column slice of a weight block (k x 64 bytes, which stays in L1),
-     * four rows at a time accumulate in four vector registers over all of k; tail columns go scalar.
+     * Register-blocked: for each pair of 16-column slices of a weight block (k x 128 bytes, which stays in
+     * L1), four rows at a time accumulate in eight vector registers over all of k (eight independent FMA
+     * chains keep both FMA pipes busy through the FMA latency); a last single slice takes four registers;
+     * tail columns go scalar.
      */
     @Override
     public void matmul(float[] a, int aOff, int lda, int m, PackedWeight w, float[] bias,
@@ -31,6 +33,18 @@ final class VectorCpuKernels implements CpuKernels {
             int vectorWidth = SPECIES.loopBound(width);
             for (int j = 0; j < vectorWidth; j += LANES) {
                 int i = 0;
+                if (j + LANES < vectorWidth) {
+                    for (; i + 3 < m; i += 4) {
+                        fourRowsTwoSlices(a, aOff + i * lda, lda, rows, k, j, bias, j0, c, cOff + i * ldc + j0 + j,
+                                ldc);
+                    }
+                    for (; i < m; i++) {
+                        oneRow(a, aOff + i * lda, rows, k, j, bias, j0, c, cOff + i * ldc + j0 + j);
+                        oneRow(a, aOff + i * lda, rows, k, j + LANES, bias, j0, c, cOff + i * ldc + j0 + j + LANES);
+                    }
+                    j += LANES;
+                    continue;
+                }
                 for (; i + 3 < m; i += 4) {
                     fourRows(a, aOff + i * lda, lda, rows, k, j, bias, j0, c, cOff + i * ldc + j0 + j, ldc);
                 }
@@ -76,6 +90,50 @@ final class VectorCpuKernels implements CpuKernels {
         c1.intoArray(c, o + ldc);
         c2.intoArray(c, o + 2 * ldc);
         c3.intoArray(c, o + 3 * ldc);
+    }
+
+    /** Four rows of a against two adjacent 16-column slices of a weight block. */
+    private static void fourRowsTwoSlices(float[] a, int p0, int lda, float[][] rows, int k, int j, float[] bias,
+                                          int j0, float[] c, int o, int ldc) {
+        FloatVector initA = bias == null ? FloatVector.zero(SPECIES) : FloatVector.fromArray(SPECIES, bias, j0 + j);
+        FloatVector initB = bias == null ? FloatVector.zero(SPECIES)
+                : FloatVector.fromArray(SPECIES, bias, j0 + j + LANES);
+        int p1 = p0 + lda;
+        int p2 = p1 + lda;
+        int p3 = p2 + lda;
+        FloatVector c0 = initA;
+        FloatVector c1 = initA;
+        FloatVector c2 = initA;
+        FloatVector c3 = initA;
+        FloatVector d0 = initB;
+        FloatVector d1 = initB;
+        FloatVector d2 = initB;
+        FloatVector d3 = initB;
+        for (int kk = 0; kk < k; kk++) {
+            float[] row = rows[kk];
+            FloatVector wa = FloatVector.fromArray(SPECIES, row, j);
+            FloatVector wb = FloatVector.fromArray(SPECIES, row, j + LANES);
+            FloatVector x0 = FloatVector.broadcast(SPECIES, a[p0 + kk]);
+            FloatVector x1 = FloatVector.broadcast(SPECIES, a[p1 + kk]);
+            FloatVector x2 = FloatVector.broadcast(SPECIES, a[p2 + kk]);
+            FloatVector x3 = FloatVector.broadcast(SPECIES, a[p3 + kk]);
+            c0 = wa.fma(x0, c0);
+            d0 = wb.fma(x0, d0);
+            c1 = wa.fma(x1, c1);
+            d1 = wb.fma(x1, d1);
+            c2 = wa.fma(x2, c2);
+            d2 = wb.fma(x2, d2);
+            c3 = wa.fma(x3, c3);
+            d3 = wb.fma(x3, d3);
+        }
+        c0.intoArray(c, o);
+        d0.intoArray(c, o + LANES);
+        c1.intoArray(c, o + ldc);
+        d1.intoArray(c, o + ldc + LANES);
+        c2.intoArray(c, o + 2 * ldc);
+        d2.intoArray(c, o + 2 * ldc + LANES);
+        c3.intoArray(c, o + 3 * ldc);
+        d3.intoArray(c, o + 3 * ldc + LANES);
     }
 
     private static void oneRow(float[] a, int p0, float[][] rows, int k, int j, float[] bias, int j0, float[] c,
