@@ -63,16 +63,27 @@ __device__ __forceinline__ float silu(float x) { return x / (1.f + expf(-x)); }
 __device__ __forceinline__ float softplus(float x) { return x > 20.f ? x : log1pf(expf(x)); }
 
 // C[m][n] = bias[n] + sum_k A[m][k] * W[n][k]: a PyTorch linear layer. Tiles of 16R x 16R of C per block of
-// 256 threads, each thread an R x R register block (R/4 x R/4 quadrants of 4 x 4, 64 apart, read from shared
-// memory as float4), over 8-deep slices of A and W staged transposed in shared memory. R = 8 (128 x 128
-// tiles) for large products; R = 4 (64 x 64) fills the multiprocessors when the batch is small.
+// 256 threads, each thread an R x R register block (for R >= 4, quadrants of 4 x 4 that lie 64 apart, read
+// from shared memory as float4; for R = 2, float2), over 8-deep slices of A and W staged transposed in
+// shared memory. Each thread loads its part of the next slice into registers before computing on the
+// current one, so the global loads' latency hides behind the arithmetic. R = 8 (128 x 128 tiles) for large
+// products; R = 4 and R = 2 (64 and 32 wide) keep the multiprocessors busy when the product is small.
 constexpr int DEPTH = 8;
+
+template <int R>
+__device__ __forceinline__ int tile_offset(int t, int i) {
+    if constexpr (R >= 4) {
+        return (i / 4) * 64 + t * 4 + i % 4;
+    } else {
+        return t * R + i;
+    }
+}
 
 template <int R>
 __device__ void gemm_nt(const float* __restrict__ a, int lda, const float* __restrict__ w,
                         const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n, int k) {
     constexpr int TILE = 16 * R;
-    constexpr int QUADS = R / 4;
+    constexpr int LOADS = (TILE * DEPTH + 255) / 256;
     __shared__ __align__(16) float as[DEPTH][TILE];
     __shared__ __align__(16) float ws[DEPTH][TILE];
     int tx = threadIdx.x % 16;
@@ -80,28 +91,48 @@ __device__ void gemm_nt(const float* __restrict__ a, int lda, const float* __res
     int row0 = blockIdx.y * TILE;
     int col0 = blockIdx.x * TILE;
     float acc[R][R] = {};
+    float next_a[LOADS];
+    float next_w[LOADS];
+    auto fetch = [&](int k0) {
+#pragma unroll
+        for (int l = 0; l < LOADS; l++) {
+            int i = threadIdx.x + l * 256;
+            int tile_row = i / DEPTH;
+            int gk = k0 + i % DEPTH;
+            bool in = i < TILE * DEPTH && gk < k;
+            next_a[l] = in && row0 + tile_row < m ? a[(int64_t)(row0 + tile_row) * lda + gk] : 0.f;
+            next_w[l] = in && col0 + tile_row < n ? w[(int64_t)(col0 + tile_row) * k + gk] : 0.f;
+        }
+    };
+    fetch(0);
     for (int k0 = 0; k0 < k; k0 += DEPTH) {
 #pragma unroll
-        for (int i = threadIdx.x; i < TILE * DEPTH; i += 256) {
-            int tile_row = i / DEPTH;
-            int kk = i % DEPTH;
-            int gk = k0 + kk;
-            int gr = row0 + tile_row;
-            int gc = col0 + tile_row;
-            as[kk][tile_row] = (gr < m && gk < k) ? a[(int64_t)gr * lda + gk] : 0.f;
-            ws[kk][tile_row] = (gc < n && gk < k) ? w[(int64_t)gc * k + gk] : 0.f;
+        for (int l = 0; l < LOADS; l++) {
+            int i = threadIdx.x + l * 256;
+            if (i < TILE * DEPTH) {
+                as[i % DEPTH][i / DEPTH] = next_a[l];
+                ws[i % DEPTH][i / DEPTH] = next_w[l];
+            }
         }
         __syncthreads();
+        if (k0 + DEPTH < k) fetch(k0 + DEPTH);
 #pragma unroll
         for (int kk = 0; kk < DEPTH; kk++) {
             float av[R];
             float wv[R];
+            if constexpr (R >= 4) {
 #pragma unroll
-            for (int q = 0; q < QUADS; q++) {
-                float4 a4 = *reinterpret_cast<const float4*>(&as[kk][q * 64 + ty * 4]);
-                float4 w4 = *reinterpret_cast<const float4*>(&ws[kk][q * 64 + tx * 4]);
-                av[q * 4] = a4.x; av[q * 4 + 1] = a4.y; av[q * 4 + 2] = a4.z; av[q * 4 + 3] = a4.w;
-                wv[q * 4] = w4.x; wv[q * 4 + 1] = w4.y; wv[q * 4 + 2] = w4.z; wv[q * 4 + 3] = w4.w;
+                for (int q = 0; q < R / 4; q++) {
+                    float4 a4 = *reinterpret_cast<const float4*>(&as[kk][q * 64 + ty * 4]);
+                    float4 w4 = *reinterpret_cast<const float4*>(&ws[kk][q * 64 + tx * 4]);
+                    av[q * 4] = a4.x; av[q * 4 + 1] = a4.y; av[q * 4 + 2] = a4.z; av[q * 4 + 3] = a4.w;
+                    wv[q * 4] = w4.x; wv[q * 4 + 1] = w4.y; wv[q * 4 + 2] = w4.z; wv[q * 4 + 3] = w4.w;
+                }
+            } else {
+                float2 a2 = *reinterpret_cast<const float2*>(&as[kk][ty * 2]);
+                float2 w2 = *reinterpret_cast<const float2*>(&ws[kk][tx * 2]);
+                av[0] = a2.x; av[1] = a2.y;
+                wv[0] = w2.x; wv[1] = w2.y;
             }
 #pragma unroll
             for (int i = 0; i < R; i++) {
@@ -115,11 +146,11 @@ __device__ void gemm_nt(const float* __restrict__ a, int lda, const float* __res
     }
 #pragma unroll
     for (int i = 0; i < R; i++) {
-        int r = row0 + (i / 4) * 64 + ty * 4 + i % 4;
+        int r = row0 + tile_offset<R>(ty, i);
         if (r >= m) continue;
 #pragma unroll
         for (int j = 0; j < R; j++) {
-            int col = col0 + (j / 4) * 64 + tx * 4 + j % 4;
+            int col = col0 + tile_offset<R>(tx, j);
             if (col < n) {
                 c[(int64_t)r * ldc + col] = acc[i][j] + (bias != nullptr ? bias[col] : 0.f);
             }
@@ -139,6 +170,12 @@ extern "C" __global__ void __launch_bounds__(256) gemm_nt64(const float* __restr
         const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n,
         int k) {
     gemm_nt<4>(a, lda, w, bias, c, ldc, m, n, k);
+}
+
+extern "C" __global__ void __launch_bounds__(256) gemm_nt32(const float* __restrict__ a, int lda,
+        const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n,
+        int k) {
+    gemm_nt<2>(a, lda, w, bias, c, ldc, m, n, k);
 }
 
 // out[r] = embedding[tokens[r]].

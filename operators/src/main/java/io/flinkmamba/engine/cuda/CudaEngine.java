@@ -76,8 +76,8 @@ public final class CudaEngine implements MambaEngine {
     private final CUstream stream = new CUstream();
     private final Map<Long, CUgraphExec> graphs = new HashMap<>();
 
-    private final CUfunction gemmLarge;
-    private final CUfunction gemmSmall;
+    /** The GEMM kernels by tile width: 128, 64 and 32. */
+    private final CUfunction[] gemms;
     private final CUfunction embed;
     private final CUfunction addNorm;
     private final CUfunction conv;
@@ -173,8 +173,7 @@ public final class CudaEngine implements MambaEngine {
         cuCtxSetCurrent(context);
         cuModuleLoadData(module, fatbin);
         cuStreamCreate(stream, 0);
-        gemmLarge = function("gemm_nt128");
-        gemmSmall = function("gemm_nt64");
+        gemms = new CUfunction[] {function("gemm_nt128"), function("gemm_nt64"), function("gemm_nt32")};
         embed = function("embed");
         addNorm = function("add_norm");
         conv = function("conv_step_" + suffix);
@@ -513,11 +512,21 @@ public final class CudaEngine implements MambaEngine {
         Pointer params = Pointer.to(Pointer.to(a), Pointer.to(new int[] {lda}), Pointer.to(w), Pointer.to(bias),
                 Pointer.to(out), Pointer.to(new int[] {ldc}), Pointer.to(new int[] {m}), Pointer.to(new int[] {n}),
                 Pointer.to(new int[] {k}));
-        // 128 x 128 tiles where they give every multiprocessor two blocks, else 64 x 64 tiles.
-        boolean large = (long) ((n + 127) / 128) * ((m + 127) / 128) >= 2L * multiprocessors;
-        int tile = large ? 128 : 64;
-        cuLaunchKernel(large ? gemmLarge : gemmSmall, (n + tile - 1) / tile, (m + tile - 1) / tile, 1, 256, 1, 1, 0,
-                stream, params, null);
+        // Of the tile widths that give every multiprocessor two blocks, the one that pads the product least
+        // (the widest on a tie, for more reuse per load); the narrowest when none does.
+        int choice = gemms.length - 1;
+        long leastPadded = Long.MAX_VALUE;
+        for (int t = 0; t < gemms.length; t++) {
+            long tile = 128 >> t;
+            long blocks = ((n + tile - 1) / tile) * ((m + tile - 1) / tile);
+            if (blocks >= 2L * multiprocessors && blocks * tile * tile < leastPadded) {
+                leastPadded = blocks * tile * tile;
+                choice = t;
+            }
+        }
+        int tile = 128 >> choice;
+        cuLaunchKernel(gemms[choice], (n + tile - 1) / tile, (m + tile - 1) / tile, 1, 256, 1, 1, 0, stream, params,
+                null);
     }
 
     private static int blocks(long threads, int perBlock) {
