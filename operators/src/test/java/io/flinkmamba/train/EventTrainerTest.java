@@ -80,7 +80,7 @@ class EventTrainerTest {
                 null);
         double seconds = (System.nanoTime() - started) / 1e9;
         EventModel model = EventModel.load(result.modelDir());
-        double heldOut = EventTrainer.validationLoss(model, markov("test-", 100, 100, 2), null);
+        double heldOut = EventTrainer.meanScore(model, markov("test-", 100, 100, 2));
         double h = entropyRate();
         System.out.printf("markov: entropy rate %.4f nats, held-out NLL %.4f (%.2f%% above), %d epochs, %.1f s, "
                 + "%.0f events/s%n", h, heldOut, 100 * (heldOut / h - 1), result.epochs(), seconds,
@@ -105,7 +105,7 @@ class EventTrainerTest {
         TrainingOptions options = TrainingOptions.defaults().withDModel(16).withNLayer(1).withDState(8).withEpochs(12)
                 .withBptt(40).withLearningRate(1e-2).withThreads(2);
         TrainingResult result = EventTrainer.train(schema, sequences, options, dir.resolve("sine"), null);
-        double nll = EventTrainer.validationLoss(EventModel.load(result.modelDir()), test, null);
+        double nll = EventTrainer.meanScore(EventModel.load(result.modelDir()), test);
         // Constant-mean baseline: the training mean and standard deviation of the values.
         double sum = 0;
         double sumSq = 0;
@@ -199,7 +199,7 @@ class EventTrainerTest {
             training += network.run(w, encoded, start, Math.min(16, length - start), state, null, logStd, ws);
         }
         training /= length - 1;
-        double engine = EventTrainer.validationLoss(model, List.of(s), null);
+        double engine = EventTrainer.meanScore(model, List.of(s));
         System.out.printf("training forward %.9f, engine %.9f%n", training, engine);
         assertEquals(engine, training, 1e-5 * Math.abs(engine));
     }
