@@ -365,24 +365,35 @@ final class EventNetwork {
             float[] a = ws.a[l];
             float[] h = ws.h[l];
             float[] xd = ws.xdbl[l];
+            float[] xz = ws.xz[l];
+            float[] yss = ws.yss[l];
+            float[] u = ws.u[l];
+            float[] delta = ws.delta[l];
+            float[] dtp = ws.dtp[l];
+            float[] decays = ws.decay[l];
+            float[] dY = ws.dY;
+            float[] dXz = ws.dXz;
+            float[] dU = ws.dU;
+            float[] dDtp = ws.dDtp;
+            float[] dXdbl = ws.dXdbl;
+            float[] dh = ws.dh;
             int dSkip = p.dSkip[l];
             int aLog = p.aLog[l];
+            int xps = p.xps;
             for (int t = length - 1; t >= 0; t--) {
                 int xo = t * di;
-                int bo = t * p.xps + p.dtRank;
+                int bo = t * xps + p.dtRank;
                 int co = bo + ds;
                 for (int c = 0; c < di; c++) {
-                    float z = ws.xz[l][t * 2 * di + di + c];
-                    float sz = CpuMath.silu(z);
+                    float z = xz[t * 2 * di + di + c];
                     float sig = 1f / (1f + CpuMath.exp(-z));
-                    float dy = ws.dY[xo + c];
-                    float ys = ws.yss[l][xo + c];
-                    float dys = dy * sz;
-                    ws.dXz[t * 2 * di + di + c] = dy * ys * sig * (1f + z * (1f - sig));
-                    float uc = ws.u[l][xo + c];
+                    float dy = dY[xo + c];
+                    float dys = dy * z * sig;
+                    dXz[t * 2 * di + di + c] = dy * yss[xo + c] * sig * (1f + z * (1f - sig));
+                    float uc = u[xo + c];
                     g[dSkip + c] += dys * uc;
                     float du = dys * w[dSkip + c];
-                    float dt = ws.delta[l][xo + c];
+                    float dt = delta[xo + c];
                     float deltaX = dt * uc;
                     float dDelta = 0f;
                     float dDeltaX = 0f;
@@ -391,22 +402,22 @@ final class EventNetwork {
                     int row = c * ds;
                     for (int n = 0; n < ds; n++) {
                         // h_t = h_{t-1} * decay + B * deltaX;  y = sum h_t C
-                        float dhv = ws.dh[row + n] + dys * xd[co + n];
-                        ws.dXdbl[t * p.xps + p.dtRank + ds + n] += dys * h[cur + n];
-                        float decay = ws.decay[l][prev + n];
-                        float dDecay = dhv * h[prev + n];
-                        float dPre = dDecay * decay;       // d/d(dt * a)
-                        dDelta += dPre * a[row + n];
-                        g[aLog + row + n] += dPre * dt * a[row + n]; // a = -exp(A_log): da/dA_log = a
-                        ws.dXdbl[t * p.xps + p.dtRank + n] += dhv * deltaX;
+                        float dhv = dh[row + n] + dys * xd[co + n];
+                        dXdbl[co + n] += dys * h[cur + n];
+                        float decay = decays[prev + n];
+                        float dPre = dhv * h[prev + n] * decay; // d/d(dt * a)
+                        float an = a[row + n];
+                        dDelta += dPre * an;
+                        g[aLog + row + n] += dPre * dt * an; // a = -exp(A_log): da/dA_log = a
+                        dXdbl[bo + n] += dhv * deltaX;
                         dDeltaX += dhv * xd[bo + n];
-                        ws.dh[row + n] = dhv * decay;
+                        dh[row + n] = dhv * decay;
                     }
                     dDelta += dDeltaX * uc;
                     du += dDeltaX * dt;
-                    ws.dU[xo + c] += du;
-                    float pre = ws.dtp[l][xo + c];
-                    ws.dDtp[xo + c] = pre > 20f ? dDelta : dDelta / (1f + CpuMath.exp(-pre));
+                    dU[xo + c] += du;
+                    float pre = dtp[xo + c];
+                    dDtp[xo + c] = pre > 20f ? dDelta : dDelta / (1f + CpuMath.exp(-pre));
                 }
             }
             // dt_proj (no bias in the product; dt bias added before the softplus).
@@ -473,19 +484,43 @@ final class EventNetwork {
 
     /**
      * out[t][j] = sum_i in[t][i] * W[j][i] for t &lt; rows, j &lt; outDim: one fused multiply-add chain per
-     * output over i in order from 0, exactly the engine's matrix product.
+     * output over i in order from 0, exactly the engine's matrix product. Four outputs advance together
+     * (independent chains, so the additions overlap) without changing any chain's order.
      */
     private static void matmul(float[] in, int ldIn, int rows, float[] w, int wOff, int outDim, int inDim,
                                float[] out, int ldOut, int outOff) {
         for (int t = 0; t < rows; t++) {
             int io = t * ldIn;
-            for (int j = 0; j < outDim; j++) {
+            int oo = outOff + t * ldOut;
+            int j = 0;
+            for (; j + 3 < outDim; j += 4) {
+                int w0 = wOff + j * inDim;
+                int w1 = w0 + inDim;
+                int w2 = w1 + inDim;
+                int w3 = w2 + inDim;
+                float a0 = 0f;
+                float a1 = 0f;
+                float a2 = 0f;
+                float a3 = 0f;
+                for (int i = 0; i < inDim; i++) {
+                    float x = in[io + i];
+                    a0 = Math.fma(x, w[w0 + i], a0);
+                    a1 = Math.fma(x, w[w1 + i], a1);
+                    a2 = Math.fma(x, w[w2 + i], a2);
+                    a3 = Math.fma(x, w[w3 + i], a3);
+                }
+                out[oo + j] = a0;
+                out[oo + j + 1] = a1;
+                out[oo + j + 2] = a2;
+                out[oo + j + 3] = a3;
+            }
+            for (; j < outDim; j++) {
                 int wo = wOff + j * inDim;
                 float acc = 0f;
                 for (int i = 0; i < inDim; i++) {
                     acc = Math.fma(in[io + i], w[wo + i], acc);
                 }
-                out[outOff + t * ldOut + j] = acc;
+                out[oo + j] = acc;
             }
         }
     }
