@@ -1,6 +1,7 @@
 package io.flinkmamba.train;
 
 import io.flinkmamba.engine.CpuMath;
+import io.flinkmamba.engine.VectorOps;
 import io.flinkmamba.event.EventModel;
 import io.flinkmamba.state.StateLayout;
 
@@ -475,11 +476,9 @@ final class EventNetwork {
         }
     }
 
-    /** y[off..off+n) += alpha * x[xOff..xOff+n). */
+    /** y[yOff..yOff+n) += alpha * x[xOff..xOff+n). */
     private static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
-        for (int i = 0; i < n; i++) {
-            y[yOff + i] += alpha * x[xOff + i];
-        }
+        VectorOps.axpy(alpha, x, xOff, y, yOff, n);
     }
 
     /**
