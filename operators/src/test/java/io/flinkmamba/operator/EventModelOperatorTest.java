@@ -254,6 +254,25 @@ class EventModelOperatorTest {
     }
 
     @Test
+    void theLikelihoodWindowsAreConfigurable() throws Exception {
+        AnomalyLikelihood custom = new AnomalyLikelihood(3, 50, 5);
+        try (var harness = harness(builder().anomalyLikelihood(custom).bundleSize(7))) {
+            harness.open();
+            List<Tuple3<String, Double, String>> events = events(1, 40, 3);
+            for (int i = 0; i < events.size(); i++) {
+                harness.processElement(events.get(i), i);
+            }
+            harness.endInput();
+            double[] state = new double[custom.stateSize()];
+            List<Result> results = harness.extractOutputValues();
+            for (Result r : results) {
+                assertEquals(custom.update(state, r.score()), r.likelihood(), 0.0);
+            }
+            assertTrue(results.get(10).likelihood() != 0.5, "past a probation of 5 scores");
+        }
+    }
+
+    @Test
     void badFieldsAreRejectedWithTheirReason() throws Exception {
         try (var harness = harness(builder().bundleSize(4))) {
             harness.open();
