@@ -38,7 +38,6 @@ final class EventNetwork {
 
     /** Activations and gradient scratch for stretches of up to {@code capacity} events; one per thread. */
     final class Workspace {
-        final int capacity;
         final float[] input;
         final float[][] res;
         final float[][] rstd;
@@ -70,12 +69,10 @@ final class EventNetwork {
         final float[] dDtp;
         final float[] dWindow;
         final float[] dh;
-        final float[] tmp;
         final double[] headOut;
         final float[] dHead;
 
         Workspace(int capacity) {
-            this.capacity = capacity;
             int d = p.d;
             int di = p.di;
             int ds = p.ds;
@@ -111,7 +108,6 @@ final class EventNetwork {
             dDtp = new float[capacity * di];
             dWindow = new float[(p.dConv - 1 + capacity) * di];
             dh = new float[di * ds];
-            tmp = new float[Math.max(p.d, 2 * p.di)];
             headOut = new double[2 * p.fields + p.categories];
             dHead = new float[capacity * (2 * p.fields + p.categories)];
         }
@@ -175,14 +171,13 @@ final class EventNetwork {
             for (int t = 0; t < length; t++) {
                 System.arraycopy(ws.xz[l], t * 2 * di, window, (k - 1 + t) * di, di);
             }
-            float[] cw = w;
             int cwo = p.convWeight[l];
             int cbo = p.convBias[l];
             for (int t = 0; t < length; t++) {
                 for (int c = 0; c < di; c++) {
                     float acc = w[cbo + c];
                     for (int tap = 0; tap < k; tap++) {
-                        acc += cw[cwo + c * k + tap] * window[(t + tap) * di + c];
+                        acc += w[cwo + c * k + tap] * window[(t + tap) * di + c];
                     }
                     ws.cpre[l][t * di + c] = acc;
                     ws.u[l][t * di + c] = CpuMath.silu(acc);
@@ -225,7 +220,8 @@ final class EventNetwork {
                         ws.decay[l][dec + n] = decay;
                         float hv = Math.fma(h[prev + n], decay, xd[bo + n] * deltaX);
                         h[cur + n] = hv;
-                        switch (n & 3) {
+                        // four partial sums, the tail in the first, as the scalar kernel's updateRow
+                        switch (n < (ds & ~3) ? n & 3 : 0) {
                             case 0 -> y0 = Math.fma(hv, xd[co + n], y0);
                             case 1 -> y1 = Math.fma(hv, xd[co + n], y1);
                             case 2 -> y2 = Math.fma(hv, xd[co + n], y2);
