@@ -4,8 +4,13 @@ import io.flinkmamba.engine.ReferenceCheck;
 import io.flinkmamba.engine.cuda.CudaEngine;
 import io.flinkmamba.model.MambaConfig.LayerType;
 import io.flinkmamba.operator.OperatorFixture.Result;
+import io.flinkmamba.event.EventModel;
+import io.flinkmamba.event.EventModels;
+import io.flinkmamba.event.EventSchema;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Assumptions;
@@ -133,5 +138,85 @@ class MambaOperatorOnGpuTest {
             }
         }
         assertTrue(sessionStarts > 30 * 3, "session gaps reset keys: " + sessionStarts);
+    }
+
+    record Scored(String key, float[] hidden, double score, double likelihood) implements java.io.Serializable {}
+
+    /** An event model (numeric feature and a category) on device-resident states scores as on the CPU. */
+    @Test
+    void eventModelOnResidentStatesScoresLikeTheCpuEngine() throws Exception {
+        EventSchema schema = new EventSchema(List.of("value"), "type", List.of("a", "b", "c"));
+        EventModel model = EventModels.random(schema, new float[] {10f}, new float[] {3f}, 32, 2, 16, 7);
+        Path modelDir = dir.resolve("events");
+        model.write(modelDir);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(9);
+        List<Tuple3<String, Double, String>> events = new ArrayList<>();
+        for (int i = 0; i < 600; i++) {
+            events.add(Tuple3.of("key-" + random.nextInt(20), 10 + 3 * random.nextGaussian(),
+                    List.of("a", "b", "c").get(random.nextInt(3))));
+        }
+        Map<String, List<Scored>> gpu = byKey(scoreEvents(modelDir, "cuda", events));
+        Map<String, List<Scored>> cpu = byKey(scoreEvents(modelDir, "cpu", events));
+        int scored = 0;
+        for (Map.Entry<String, List<Scored>> e : cpu.entrySet()) {
+            for (int i = 0; i < e.getValue().size(); i++) {
+                Scored want = e.getValue().get(i);
+                Scored got = gpu.get(e.getKey()).get(i);
+                String what = e.getKey() + " event " + i;
+                assertTrue(ReferenceCheck.relativeError(got.hidden(), want.hidden()) < 1e-4, what);
+                assertEquals(Double.isNaN(want.score()), Double.isNaN(got.score()), what);
+                if (!Double.isNaN(want.score())) {
+                    assertEquals(want.score(), got.score(), 1e-3 * (1 + Math.abs(want.score())), what);
+                    scored++;
+                }
+                assertEquals(Double.isNaN(want.likelihood()), Double.isNaN(got.likelihood()), what);
+                if (!Double.isNaN(want.likelihood())) {
+                    assertEquals(want.likelihood(), got.likelihood(), 1e-3, what);
+                }
+            }
+        }
+        assertTrue(scored > 500, "scored events: " + scored);
+    }
+
+    /** Runs the events through 8 resident keys with a snapshot and restore half way. */
+    private static List<Scored> scoreEvents(Path modelDir, String engine, List<Tuple3<String, Double, String>> events)
+            throws Exception {
+        MambaOperatorBuilder<Tuple3<String, Double, String>, Scored> builder = MambaOperatorBuilder
+                .<Tuple3<String, Double, String>, Scored>forModel(modelDir)
+                .eventExtractor((e, fields) -> {
+                    fields.numeric(0, e.f1);
+                    fields.category(fields.schema().categoryIndex(e.f2));
+                })
+                .outputMapper((e, out) -> new Scored(e.f0, out.hidden(), out.score(), out.likelihood()),
+                        TypeInformation.of(Scored.class))
+                .bundleSize(64).cacheSize(8).engine(engine);
+        List<Scored> results = new ArrayList<>();
+        OperatorSubtaskState snapshot = null;
+        for (int part = 0; part < 2; part++) {
+            var harness = new KeyedOneInputStreamOperatorTestHarness<>(
+                    builder.<String>build(Types.TUPLE(Types.STRING, Types.DOUBLE, Types.STRING)),
+                    (Tuple3<String, Double, String> e) -> e.f0, Types.STRING);
+            if (snapshot != null) {
+                harness.initializeState(snapshot);
+            }
+            harness.open();
+            int half = events.size() / 2;
+            for (int i = part * half; i < (part + 1) * half; i++) {
+                harness.processElement(events.get(i), i);
+            }
+            harness.prepareSnapshotPreBarrier(part + 1);
+            snapshot = harness.snapshot(part + 1, part + 1);
+            results.addAll(harness.extractOutputValues());
+            harness.close();
+        }
+        return results;
+    }
+
+    private static Map<String, List<Scored>> byKey(List<Scored> results) {
+        Map<String, List<Scored>> out = new java.util.LinkedHashMap<>();
+        for (Scored r : results) {
+            out.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(r);
+        }
+        return out;
     }
 }
