@@ -69,6 +69,8 @@ final class EventNetwork {
         final float[] dDtp;
         final float[] dWindow;
         final float[] dh;
+        final float[] dtBias;
+        final float[] decayRow;
         final double[] headOut;
         final float[] dHead;
 
@@ -108,6 +110,8 @@ final class EventNetwork {
             dDtp = new float[capacity * di];
             dWindow = new float[(p.dConv - 1 + capacity) * di];
             dh = new float[di * ds];
+            dtBias = new float[di];
+            decayRow = new float[di * ds];
             headOut = new double[2 * p.fields + p.categories];
             dHead = new float[capacity * (2 * p.fields + p.categories)];
         }
@@ -194,13 +198,19 @@ final class EventNetwork {
             int ssmOff = stateLayout.ssmOffset(l);
             System.arraycopy(state, ssmOff, h, 0, di * ds);
             int zOff = di;
+            float[] dtBias = ws.dtBias;
+            System.arraycopy(w, p.dtBias[l], dtBias, 0, di);
+            float[] decays = ws.decay[l];
             for (int t = 0; t < length; t++) {
                 int xo = t * di;
+                // delta = softplus(dt + bias) and the decays e^(delta*A) by the engine's own kernels
+                System.arraycopy(ws.dtp[l], xo, ws.delta[l], xo, di);
+                VectorOps.softplus(ws.delta[l], xo, dtBias, di);
                 for (int c = 0; c < di; c++) {
-                    float pre = ws.dtp[l][xo + c] + w[p.dtBias[l] + c];
-                    ws.dtp[l][xo + c] = pre;
-                    ws.delta[l][xo + c] = CpuMath.softplus(pre);
+                    ws.dtp[l][xo + c] += dtBias[c]; // the softplus's argument, for the backward pass
                 }
+                VectorOps.decays(ws.delta[l], xo, a, ws.decayRow, di, ds);
+                System.arraycopy(ws.decayRow, 0, decays, t * di * ds, di * ds);
                 int bo = t * p.xps + p.dtRank;
                 int co = bo + ds;
                 float[] xd = ws.xdbl[l];
@@ -209,15 +219,13 @@ final class EventNetwork {
                     float deltaX = dt * ws.u[l][xo + c];
                     int prev = t * di * ds + c * ds;
                     int cur = prev + di * ds;
-                    int dec = t * di * ds + c * ds;
                     float y0 = 0f;
                     float y1 = 0f;
                     float y2 = 0f;
                     float y3 = 0f;
                     int n = 0;
                     for (; n < ds; n++) {
-                        float decay = CpuMath.exp(dt * a[c * ds + n]);
-                        ws.decay[l][dec + n] = decay;
+                        float decay = decays[prev + n];
                         float hv = Math.fma(h[prev + n], decay, xd[bo + n] * deltaX);
                         h[cur + n] = hv;
                         // four partial sums, the tail in the first, as the scalar kernel's updateRow
