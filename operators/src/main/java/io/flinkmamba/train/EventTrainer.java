@@ -1,11 +1,11 @@
 package io.flinkmamba.train;
 
 import io.flinkmamba.engine.CpuEngine;
+import io.flinkmamba.engine.MambaEngine;
 import io.flinkmamba.event.EventFields;
 import io.flinkmamba.event.EventModel;
 import io.flinkmamba.event.EventModels;
 import io.flinkmamba.event.EventSchema;
-import io.flinkmamba.engine.MambaEngine;
 import io.flinkmamba.model.MambaConfig;
 import io.flinkmamba.model.MambaConfig.LayerType;
 import io.flinkmamba.model.MambaModel;
@@ -449,6 +449,9 @@ public final class EventTrainer {
      * {@link MambaEngine#negativeLogLikelihood} on the engine's logits from hidden t.
      */
     public static double meanScore(MambaModel languageModel, List<TrainingSequence> sequences) {
+        if (!languageModel.config().hasLmHead()) {
+            throw new IllegalArgumentException("not a token language model (vocab_size 0): " + languageModel.config());
+        }
         return meanScore(languageModel, sequences, null, (engine, s) -> tokenLoss(languageModel, engine, s));
     }
 
