@@ -1,5 +1,9 @@
 package io.flinkmamba.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flinkmamba.train.EventTrainer;
 import io.flinkmamba.train.TrainingListener;
 import io.flinkmamba.train.TrainingOptions;
@@ -18,6 +22,9 @@ import java.util.concurrent.Callable;
 /**
  * Trains an event model on keyed events from a CSV or JSON-lines file and writes the model folder
  * ({@code config.json}, {@code model.safetensors}, {@code flink-mamba.json}) and {@code loss-curve.html}.
+ * With {@code --token-field}, a token language model in the official {@code mamba_ssm} form instead (no
+ * {@code flink-mamba.json}), its vocabulary (the field's values, sorted; token id = position) in
+ * {@code vocab.json}.
  * Progress: a live line on a terminal, else one line per epoch. The last line is
  * {@code trained epochs=... train_nll=... validation_nll=... events_per_s=... model=DIR}.
  */
@@ -27,9 +34,12 @@ import java.util.concurrent.Callable;
                 + " through a softmax head, a Mamba-1 backbone) on keyed events from a CSV file with a header row or"
                 + " from JSON lines, and writes a model folder the operator loads with nothing else, plus"
                 + " loss-curve.html.",
+                "With --token-field, a token language model in the official mamba_ssm format instead (config.json"
+                        + " and model.safetensors; the field's values, sorted, are the tokens, saved in vocab.json).",
                 "Keys are split into training and validation; training stops early when the validation loss has"
                         + " not improved for --patience epochs, and the best epoch is kept."})
 final class TrainCommand implements Callable<Integer> {
+    static final String VOCABULARY_FILE = "vocab.json";
 
     @Option(names = "--input", required = true, description = "CSV (header row) or JSON-lines file of events.")
     Path input;
@@ -51,6 +61,10 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--category", description = "Categorical field (its vocabulary is the values seen).")
     String categoryField;
+
+    @Option(names = "--token-field",
+            description = "Train a token language model on this field's values (instead of --numeric/--category).")
+    String tokenField;
 
     @Option(names = "--out", required = true, description = "Output folder for the model and loss-curve.html.")
     Path out;
@@ -104,15 +118,19 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintStream outStream = System.out;
-        if (numericFields.isEmpty() && categoryField == null) {
-            System.err.println("train: give --numeric fields, a --category field, or both");
+        if (tokenField != null && (!numericFields.isEmpty() || categoryField != null)) {
+            System.err.println("train: --token-field trains a token language model; it takes no --numeric or --category");
+            return 2;
+        }
+        if (numericFields.isEmpty() && categoryField == null && tokenField == null) {
+            System.err.println("train: give --numeric fields, a --category field, or both (or a --token-field)");
             return 2;
         }
         EventFile.Contents contents;
         TrainingOptions options;
         try {
-            contents = new EventFile(keyField, timeField, numericFields, categoryField, skipInvalid)
-                    .read(input, format);
+            contents = new EventFile(keyField, timeField, numericFields,
+                    tokenField != null ? tokenField : categoryField, skipInvalid).read(input, format);
             options = new TrainingOptions(dModel, layers, dState, epochs, bptt, learningRate, weightDecay, 1.0,
                     threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), seed, validationShare,
                     patience, batchSize);
@@ -120,11 +138,17 @@ final class TrainCommand implements Callable<Integer> {
             System.err.println("train: " + e.getMessage());
             return 1;
         }
-        outStream.printf(Locale.ROOT, "train: %d events of %d keys from %s%s; numeric %s, category %s%n",
-                contents.events(), contents.sequences().size(), input,
-                contents.skipped() > 0 ? " (" + contents.skipped() + " invalid rows skipped)" : "",
-                contents.schema().numericFields(), categoryField == null ? "none"
-                        : categoryField + " " + contents.schema().categories());
+        String skipped = contents.skipped() > 0 ? " (" + contents.skipped() + " invalid rows skipped)" : "";
+        if (tokenField != null) {
+            outStream.printf(Locale.ROOT, "train: %d events of %d keys from %s%s; token language model on %s, %d tokens%n",
+                    contents.events(), contents.sequences().size(), input, skipped, tokenField,
+                    contents.schema().categoryCount());
+        } else {
+            outStream.printf(Locale.ROOT, "train: %d events of %d keys from %s%s; numeric %s, category %s%n",
+                    contents.events(), contents.sequences().size(), input, skipped,
+                    contents.schema().numericFields(), categoryField == null ? "none"
+                            : categoryField + " " + contents.schema().categories());
+        }
         boolean live = progress.equals("live") || (progress.equals("auto") && System.console() != null);
         TrainingListener listener = new TrainingListener() {
             @Override
@@ -144,16 +168,33 @@ final class TrainCommand implements Callable<Integer> {
         };
         TrainingResult result;
         try {
-            result = EventTrainer.train(contents.schema(), contents.sequences(), options, out, listener);
+            result = tokenField != null
+                    ? EventTrainer.trainLanguageModel(contents.schema().categoryCount(), contents.sequences(), options,
+                            out, listener)
+                    : EventTrainer.train(contents.schema(), contents.sequences(), options, out, listener);
         } catch (IllegalArgumentException e) {
             System.err.println("train: " + e.getMessage());
             return 1;
         }
         Files.createDirectories(out);
+        if (tokenField != null) {
+            writeVocabulary(out.resolve(VOCABULARY_FILE), contents.schema().categories());
+        }
         LossCurve.write(out.resolve("loss-curve.html"), "flink-mamba training: " + input.getFileName(),
                 result.curve());
         outStream.printf(Locale.ROOT, "trained epochs=%d train_nll=%.5f validation_nll=%.5f events_per_s=%.0f model=%s%n",
                 result.epochs(), result.trainLoss(), result.validationLoss(), result.eventsPerSecond(), out);
         return 0;
+    }
+
+    /** {@code {"format": "flink-mamba-vocabulary", "version": 1, "field": ..., "tokens": [...]}}: id = position. */
+    private void writeVocabulary(Path file, List<String> tokens) throws IOException {
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
+        root.put("format", "flink-mamba-vocabulary");
+        root.put("version", 1);
+        root.put("field", tokenField);
+        ArrayNode array = root.putArray("tokens");
+        tokens.forEach(array::add);
+        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(file.toFile(), root);
     }
 }

@@ -1,6 +1,10 @@
 package io.flinkmamba.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flinkmamba.event.EventModel;
+import io.flinkmamba.model.MambaModel;
+import io.flinkmamba.model.ModelLoader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -96,5 +100,39 @@ class TrainCommandTest {
         CliRun skipped = CliRun.of(args(input, dir.resolve("y"), 1, "--skip-invalid"));
         assertEquals(0, skipped.exit(), skipped.out() + skipped.err());
         assertTrue(skipped.out().contains("(1 invalid rows skipped)"), skipped.out());
+    }
+
+    @Test
+    void trainsATokenLanguageModelInTheOfficialFormatWithItsVocabulary() throws Exception {
+        StringBuilder jsonl = new StringBuilder();
+        for (String[] r : events()) {
+            jsonl.append(String.format(Locale.ROOT, "{\"host\":\"%s\",\"ts\":%s,\"kind\":\"%s\"}%n", r[0], r[1], r[3]));
+        }
+        Path input = Files.writeString(dir.resolve("tokens.jsonl"), jsonl);
+        Path out = dir.resolve("lm");
+        CliRun run = CliRun.of("train", "--input", input.toString(), "--out", out.toString(), "--key", "host",
+                "--time", "ts", "--token-field", "kind", "--d-model", "8", "--layers", "1", "--d-state", "4",
+                "--epochs", "8", "--batch-size", "2", "--lr", "1e-2", "--threads", "2", "--progress", "lines");
+        assertEquals(0, run.exit(), run.out() + run.err());
+        assertTrue(run.out().contains("token language model on kind, 3 tokens"), run.out());
+        assertTrue(run.lastLine().startsWith("trained epochs="), run.lastLine());
+        try (var files = Files.list(out)) {
+            assertEquals(List.of("config.json", "loss-curve.html", "model.safetensors", "vocab.json"),
+                    files.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        MambaModel model = ModelLoader.load(out);
+        assertEquals(8, model.config().vocabSize(), "3 tokens padded to a multiple of 8");
+        JsonNode vocabulary = new ObjectMapper().readTree(out.resolve("vocab.json").toFile());
+        assertEquals("flink-mamba-vocabulary", vocabulary.get("format").asText());
+        assertEquals("kind", vocabulary.get("field").asText());
+        assertEquals("[\"delete\",\"get\",\"put\"]", vocabulary.get("tokens").toString());
+        // The held-out keys' tokens (a cycle get put get delete) are better predicted than by a uniform guess.
+        double validation = Double.parseDouble(run.lastLine().replaceAll(".* validation_nll=(\\S+) .*", "$1"));
+        assertTrue(validation > 0 && validation < Math.log(3), run.lastLine());
+
+        CliRun mixed = CliRun.of("train", "--input", input.toString(), "--out", dir.resolve("x").toString(), "--key",
+                "host", "--time", "ts", "--token-field", "kind", "--category", "kind");
+        assertEquals(2, mixed.exit());
+        assertTrue(mixed.err().contains("--token-field"), mixed.err());
     }
 }

@@ -56,4 +56,21 @@ public interface MambaEngine extends AutoCloseable {
 
     @Override
     void close();
+
+    /**
+     * The negative log-likelihood (nats) of {@code token} under the softmax of logits row {@code row} (of
+     * {@code vocab} floats), in double: a token model's score of an event.
+     */
+    static double negativeLogLikelihood(float[] logits, int row, int vocab, int token) {
+        int o = row * vocab;
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < vocab; j++) {
+            max = Math.max(max, logits[o + j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < vocab; j++) {
+            sum += Math.exp(logits[o + j] - max);
+        }
+        return max + Math.log(sum) - logits[o + token];
+    }
 }

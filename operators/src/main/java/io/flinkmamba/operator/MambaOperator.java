@@ -679,17 +679,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
 
     /** -log softmax(logits row {@code row})[token], in nats. */
     private double negativeLogLikelihood(float[] logits, int row, int token) {
-        int v = config.vocabSize();
-        int o = row * v;
-        double max = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j < v; j++) {
-            max = Math.max(max, logits[o + j]);
-        }
-        double sum = 0;
-        for (int j = 0; j < v; j++) {
-            sum += Math.exp(logits[o + j] - max);
-        }
-        return max + Math.log(sum) - logits[o + token];
+        return MambaEngine.negativeLogLikelihood(logits, row, config.vocabSize(), token);
     }
 
     /** Puts the event in batch row {@code row} (which holds the key's state), starting a new session if due. */

@@ -258,7 +258,11 @@ final class EventNetwork {
         int f = p.fields;
         for (int t = 0; t < length; t++) {
             int o = t * d;
-            System.arraycopy(w, p.encoderBias, out, o, d);
+            if (p.encoderBias >= 0) {
+                System.arraycopy(w, p.encoderBias, out, o, d);
+            } else {
+                java.util.Arrays.fill(out, o, o + d, 0f);
+            }
             for (int i = 0; i < f; i++) {
                 float z = seq.z()[(start + t) * f + i];
                 for (int j = 0; j < d; j++) {
@@ -298,7 +302,7 @@ final class EventNetwork {
             int kc = p.categories;
             double max = Double.NEGATIVE_INFINITY;
             for (int c = 0; c < kc; c++) {
-                g[2 * f + c] = dotDouble(w, p.categoryBias + c, p.categoryWeight + c * d, ws.hid, ho, d);
+                g[2 * f + c] = dotDouble(w, p.categoryBias < 0 ? -1 : p.categoryBias + c, p.categoryWeight + c * d, ws.hid, ho, d);
                 max = Math.max(max, g[2 * f + c]);
             }
             double sum = 0;
@@ -325,8 +329,9 @@ final class EventNetwork {
         return nll;
     }
 
+    /** Bias (none when {@code biasAt} is negative) plus the row's dot product with the hidden, in double. */
     private static double dotDouble(float[] w, int biasAt, int rowAt, float[] h, int ho, int d) {
-        double acc = w[biasAt];
+        double acc = biasAt >= 0 ? w[biasAt] : 0;
         for (int j = 0; j < d; j++) {
             acc += (double) w[rowAt + j] * h[ho + j];
         }
@@ -349,7 +354,9 @@ final class EventNetwork {
                     g[p.gaussianBias + r] += gr;
                     axpy(gr, ws.hid, t * d, g, p.gaussianWeight + r * d, d);
                 } else {
-                    g[p.categoryBias + r - 2 * f] += gr;
+                    if (p.categoryBias >= 0) {
+                        g[p.categoryBias + r - 2 * f] += gr;
+                    }
                     axpy(gr, ws.hid, t * d, g, p.categoryWeight + (r - 2 * f) * d, d);
                 }
             }
@@ -465,8 +472,10 @@ final class EventNetwork {
         // Encoder: input = Wenc z + benc + E[category].
         for (int t = 0; t < length; t++) {
             int o = t * d;
-            for (int j = 0; j < d; j++) {
-                g[p.encoderBias + j] += ws.dRes[o + j];
+            if (p.encoderBias >= 0) {
+                for (int j = 0; j < d; j++) {
+                    g[p.encoderBias + j] += ws.dRes[o + j];
+                }
             }
             for (int i = 0; i < f; i++) {
                 float z = seq.z()[(start + t) * f + i];

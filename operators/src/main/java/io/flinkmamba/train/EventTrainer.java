@@ -1,11 +1,17 @@
 package io.flinkmamba.train;
 
 import io.flinkmamba.engine.CpuEngine;
+import io.flinkmamba.engine.MambaEngine;
 import io.flinkmamba.event.EventFields;
 import io.flinkmamba.event.EventModel;
 import io.flinkmamba.event.EventModels;
 import io.flinkmamba.event.EventSchema;
 import io.flinkmamba.model.MambaConfig;
+import io.flinkmamba.model.MambaConfig.LayerType;
+import io.flinkmamba.model.MambaModel;
+import io.flinkmamba.model.ModelWriter;
+import io.flinkmamba.model.RandomModels;
+import io.flinkmamba.safetensors.DType;
 import io.flinkmamba.train.EventNetwork.Encoded;
 
 import java.io.IOException;
@@ -37,6 +43,8 @@ public final class EventTrainer {
     private static final double ADAM_EPS = 1e-8;
     private static final int WARMUP_STEPS = 10;
     private static final double FINAL_LR_FRACTION = 0.1;
+    private static final int PAD_VOCAB_SIZE_MULTIPLE = 8;
+    private static final float EMBEDDING_INIT_STD = 0.02f;
 
     private final EventSchema schema;
     private final TrainingOptions options;
@@ -74,7 +82,53 @@ public final class EventTrainer {
                 options.nLayer(), options.dState(), options.seed());
         EventTrainer trainer = new EventTrainer(schema, options, initial.backbone().config(), normalization[0],
                 normalization[1]);
-        return trainer.run(initial, split, outDir, listener);
+        return trainer.run(trainer.layout.flatten(initial), split, outDir, listener);
+    }
+
+    /**
+     * Trains a token language model in the official {@code mamba_ssm} form: {@code backbone.embedding.weight},
+     * the Mamba-1 layers, {@code backbone.norm_f.weight} and the LM head tied to the embedding
+     * ({@code tie_embeddings}, the official default), written as {@code config.json} + {@code model.safetensors}
+     * with nothing else. Each sequence's {@link TrainingSequence#category()} holds its token ids (no numeric
+     * values, see {@link TrainingSequence#tokens}); the vocabulary is padded to a multiple of
+     * {@value #PAD_VOCAB_SIZE_MULTIPLE} as {@code mamba_ssm} pads it (the padding rows are trained towards
+     * probability zero). The loss is the mean NLL per predicted token, the operator's score of a token model.
+     */
+    public static TrainingResult trainLanguageModel(int vocabSize, List<TrainingSequence> sequences,
+                                                    TrainingOptions options, Path outDir, TrainingListener listener)
+            throws IOException {
+        if (vocabSize < 1) {
+            throw new IllegalArgumentException("vocabulary size must be positive, got " + vocabSize);
+        }
+        int padded = (vocabSize + PAD_VOCAB_SIZE_MULTIPLE - 1) / PAD_VOCAB_SIZE_MULTIPLE * PAD_VOCAB_SIZE_MULTIPLE;
+        List<String> ids = new ArrayList<>(padded);
+        for (int i = 0; i < padded; i++) {
+            ids.add(Integer.toString(i));
+        }
+        EventSchema schema = new EventSchema(List.of(), "token", ids);
+        for (TrainingSequence s : sequences) {
+            check(schema, s);
+            for (int t = 0; t < s.length(); t++) {
+                if (s.category()[t] >= vocabSize) {
+                    throw new IllegalArgumentException("key " + s.key() + " event " + t + ": token " + s.category()[t]
+                            + " outside 0.." + (vocabSize - 1));
+                }
+            }
+        }
+        Split split = split(sequences, options);
+        if (split.train.stream().noneMatch(s -> s.length() >= 2)) {
+            throw new IllegalArgumentException("no training key has two or more tokens (nothing to predict)");
+        }
+        MambaConfig config = RandomModels.config(LayerType.MAMBA1, options.dModel(), options.nLayer(), padded,
+                options.dState());
+        MambaModel random = RandomModels.create(config, options.seed(), 0f);
+        float[] embedding = random.embedding().clone();
+        for (int i = 0; i < embedding.length; i++) {
+            embedding[i] *= EMBEDDING_INIT_STD; // mamba_ssm's nn.init.normal_(std=0.02); the head is tied to it
+        }
+        MambaModel initial = new MambaModel(config, embedding, random.layers(), random.normF(), null, embedding);
+        EventTrainer trainer = new EventTrainer(schema, options, config, new float[0], new float[0]);
+        return trainer.run(trainer.layout.flatten(initial), split, outDir, listener);
     }
 
     private static void check(EventSchema schema, TrainingSequence s) {
@@ -170,7 +224,7 @@ public final class EventTrainer {
         return new Encoded(s.key(), s.length(), z, schema.hasCategory() ? s.category() : null);
     }
 
-    private TrainingResult run(EventModel initial, Split split, Path outDir, TrainingListener listener)
+    private TrainingResult run(float[] w, Split split, Path outDir, TrainingListener listener)
             throws IOException {
         List<Encoded> train = new ArrayList<>();
         for (TrainingSequence s : split.train) {
@@ -178,7 +232,6 @@ public final class EventTrainer {
                 train.add(encode(s));
             }
         }
-        float[] w = layout.flatten(initial);
         float[] m = new float[w.length];
         float[] v = new float[w.length];
         float[] best = w.clone();
@@ -254,8 +307,7 @@ public final class EventTrainer {
                     }
                 }
                 double trainLoss = epochLoss / Math.max(1, epochTargets);
-                double validationLoss = split.validation.isEmpty() ? Double.NaN
-                        : meanScore(layout.model(w, mean, std), split.validation, pool);
+                double validationLoss = split.validation.isEmpty() ? Double.NaN : validationLoss(w, split.validation, pool);
                 curve.add(new double[] {trainLoss, validationLoss});
                 if (listener != null) {
                     listener.epoch(epoch, trainLoss, validationLoss);
@@ -277,10 +329,22 @@ public final class EventTrainer {
             }
         }
         double seconds = (System.nanoTime() - started) / 1e9;
-        EventModel trained = layout.model(best, mean, std);
-        trained.write(outDir);
+        if (layout.tokens) {
+            ModelWriter.write(layout.languageModel(best), outDir, DType.F32);
+        } else {
+            layout.model(best, mean, std).write(outDir);
+        }
         return new TrainingResult(outDir, epochsRun, bestTrain, bestValidation, List.copyOf(curve),
                 trainedEvents / Math.max(1e-9, seconds));
+    }
+
+    private double validationLoss(float[] w, List<TrainingSequence> validation, ExecutorService pool) {
+        if (layout.tokens) {
+            MambaModel model = layout.languageModel(w);
+            return meanScore(model, validation, pool, (engine, s) -> tokenLoss(model, engine, s));
+        }
+        EventModel model = layout.model(w, mean, std);
+        return meanScore(model.backbone(), validation, pool, (engine, s) -> sequenceLoss(model, engine, s));
     }
 
     /** Fisher-Yates with the trainer's generator (deterministic for the seed). */
@@ -376,11 +440,28 @@ public final class EventTrainer {
      * hidden t (a key's first event is not scored).
      */
     public static double meanScore(EventModel model, List<TrainingSequence> sequences) {
-        return meanScore(model, sequences, null);
+        return meanScore(model.backbone(), sequences, null, (engine, s) -> sequenceLoss(model, engine, s));
     }
 
-    /** {@link #meanScore(EventModel, List)}, the sequences spread over the pool, sums added in order. */
-    private static double meanScore(EventModel model, List<TrainingSequence> sequences, ExecutorService pool) {
+    /**
+     * Mean NLL per predicted token (nats) of {@code sequences} under the token language model, as the operator
+     * scores: each key's tokens through the CPU engine from a zero state, token t+1 scored by
+     * {@link MambaEngine#negativeLogLikelihood} on the engine's logits from hidden t.
+     */
+    public static double meanScore(MambaModel languageModel, List<TrainingSequence> sequences) {
+        if (!languageModel.config().hasLmHead()) {
+            throw new IllegalArgumentException("not a token language model (vocab_size 0): " + languageModel.config());
+        }
+        return meanScore(languageModel, sequences, null, (engine, s) -> tokenLoss(languageModel, engine, s));
+    }
+
+    private interface SequenceLoss {
+        double sum(CpuEngine engine, TrainingSequence sequence);
+    }
+
+    /** Summed losses over the sequences per predicted event, spread over the pool, sums added in order. */
+    private static double meanScore(MambaModel backbone, List<TrainingSequence> sequences, ExecutorService pool,
+                                    SequenceLoss sequenceLoss) {
         double[] loss = new double[sequences.size()];
         long[] targets = new long[sequences.size()];
         int parts = pool == null ? 1 : Math.min(sequences.size(), 4 * Runtime.getRuntime().availableProcessors());
@@ -389,10 +470,10 @@ public final class EventTrainer {
             int from = part * sequences.size() / parts;
             int to = (part + 1) * sequences.size() / parts;
             tasks.add(() -> {
-                try (CpuEngine engine = new CpuEngine(model.backbone())) {
+                try (CpuEngine engine = new CpuEngine(backbone)) {
                     for (int i = from; i < to; i++) {
                         TrainingSequence s = sequences.get(i);
-                        loss[i] = sequenceLoss(model, engine, s);
+                        loss[i] = sequenceLoss.sum(engine, s);
                         targets[i] = Math.max(0, s.length() - 1);
                     }
                 }
@@ -429,6 +510,25 @@ public final class EventTrainer {
         for (int t = 1; t < length; t++) {
             set(fields, s, t);
             sum += model.score(java.util.Arrays.copyOfRange(hidden, (t - 1) * d, t * d), fields);
+        }
+        return sum;
+    }
+
+    private static double tokenLoss(MambaModel model, CpuEngine engine, TrainingSequence s) {
+        int length = s.length();
+        if (length < 2) {
+            return 0;
+        }
+        MambaConfig c = model.config();
+        int v = c.vocabSize();
+        float[] state = new float[c.stateLayout().floatsPerKey()];
+        float[] hidden = new float[length * c.dModel()];
+        engine.forward(length, s.category(), null, state, hidden, null);
+        float[] logits = new float[(length - 1) * v];
+        engine.logits(hidden, length - 1, logits);
+        double sum = 0;
+        for (int t = 1; t < length; t++) {
+            sum += MambaEngine.negativeLogLikelihood(logits, t - 1, v, s.category()[t]);
         }
         return sum;
     }

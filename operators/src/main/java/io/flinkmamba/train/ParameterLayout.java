@@ -15,6 +15,11 @@ import java.util.List;
  * Every trainable tensor of an event model as one segment of a flat float array, so that the optimizer,
  * gradient buffers and clipping work on plain arrays. Mamba-1 backbones with RMSNorm, a conv bias and no
  * projection biases (the form {@link io.flinkmamba.event.EventModels} creates) only.
+ *
+ * <p>A token language model (a config with a vocabulary) is the special case of a categorical field only
+ * (the padded vocabulary), no encoder bias, the input the embedding row ({@code backbone.embedding.weight})
+ * and the head the tied embedding without a bias: the category embedding and the category head are one
+ * segment, so both gradients add into it.
  */
 final class ParameterLayout {
 
@@ -50,13 +55,19 @@ final class ParameterLayout {
     final int categoryWeight;
     final int categoryBias;
     final int size;
+    final boolean tokens;
     final List<Segment> segments = new ArrayList<>();
     private int next;
 
     ParameterLayout(EventSchema schema, MambaConfig c) {
-        if (c.layer() != LayerType.MAMBA1 || !c.rmsNorm() || c.projBias() || !c.convBias() || c.hasLmHead()) {
-            throw new IllegalArgumentException("the trainer handles feature-input Mamba-1 backbones with RMSNorm, a conv"
+        if (c.layer() != LayerType.MAMBA1 || !c.rmsNorm() || c.projBias() || !c.convBias()) {
+            throw new IllegalArgumentException("the trainer handles Mamba-1 backbones with RMSNorm, a conv"
                     + " bias and no projection biases; got " + c);
+        }
+        this.tokens = c.hasLmHead();
+        if (tokens && (!c.tieEmbeddings() || schema.numericCount() > 0 || schema.categoryCount() != c.vocabSize())) {
+            throw new IllegalArgumentException("a token language model has tied embeddings and one categorical field of"
+                    + " vocab_size " + c.vocabSize() + " categories; got " + schema + " for " + c);
         }
         this.schema = schema;
         this.config = c;
@@ -69,8 +80,9 @@ final class ParameterLayout {
         this.fields = schema.numericCount();
         this.categories = schema.categoryCount();
         encoderWeight = fields > 0 ? add("event.encoder.weight", d * fields, true) : -1;
-        encoderBias = add("event.encoder.bias", d, false);
-        categoryEmbedding = categories > 0 ? add("event.category_embedding.weight", categories * d, false) : -1;
+        encoderBias = tokens ? -1 : add("event.encoder.bias", d, false);
+        categoryEmbedding = tokens ? add("backbone.embedding.weight", categories * d, false)
+                : categories > 0 ? add("event.category_embedding.weight", categories * d, false) : -1;
         int n = c.nLayer();
         norm = new int[n];
         inProj = new int[n];
@@ -99,8 +111,9 @@ final class ParameterLayout {
         normF = add("backbone.norm_f.weight", d, false);
         gaussianWeight = fields > 0 ? add("event.gaussian_head.weight", 2 * fields * d, true) : -1;
         gaussianBias = fields > 0 ? add("event.gaussian_head.bias", 2 * fields, false) : -1;
-        categoryWeight = categories > 0 ? add("event.category_head.weight", categories * d, true) : -1;
-        categoryBias = categories > 0 ? add("event.category_head.bias", categories, false) : -1;
+        categoryWeight = tokens ? categoryEmbedding
+                : categories > 0 ? add("event.category_head.weight", categories * d, true) : -1;
+        categoryBias = tokens || categories == 0 ? -1 : add("event.category_head.bias", categories, false);
         this.size = next;
     }
 
@@ -114,10 +127,26 @@ final class ParameterLayout {
     /** The model's parameters as one flat array. */
     float[] flatten(EventModel model) {
         float[] p = new float[size];
-        MambaModel b = model.backbone();
         put(p, encoderWeight, model.encoderWeight());
         put(p, encoderBias, model.encoderBias());
         put(p, categoryEmbedding, model.categoryEmbedding());
+        putBackbone(p, model.backbone());
+        put(p, gaussianWeight, model.gaussianWeight());
+        put(p, gaussianBias, model.gaussianBias());
+        put(p, categoryWeight, model.categoryWeight());
+        put(p, categoryBias, model.categoryBias());
+        return p;
+    }
+
+    /** A token language model's parameters as one flat array. */
+    float[] flatten(MambaModel languageModel) {
+        float[] p = new float[size];
+        put(p, categoryEmbedding, languageModel.embedding());
+        putBackbone(p, languageModel);
+        return p;
+    }
+
+    private void putBackbone(float[] p, MambaModel b) {
         for (int l = 0; l < config.nLayer(); l++) {
             LayerWeights w = b.layers().get(l);
             put(p, norm[l], w.norm());
@@ -132,15 +161,24 @@ final class ParameterLayout {
             put(p, outProj[l], w.outProj());
         }
         put(p, normF, b.normF());
-        put(p, gaussianWeight, model.gaussianWeight());
-        put(p, gaussianBias, model.gaussianBias());
-        put(p, categoryWeight, model.categoryWeight());
-        put(p, categoryBias, model.categoryBias());
-        return p;
     }
 
     /** An event model holding copies of {@code p}, with the given normalization. */
     EventModel model(float[] p, float[] mean, float[] std) {
+        MambaModel backbone = new MambaModel(config, null, layers(p), get(p, normF, d), null, null);
+        return new EventModel(schema, mean.clone(), std.clone(), backbone,
+                get(p, encoderWeight, d * fields), get(p, encoderBias, d), get(p, categoryEmbedding, categories * d),
+                get(p, gaussianWeight, 2 * fields * d), get(p, gaussianBias, 2 * fields),
+                get(p, categoryWeight, categories * d), get(p, categoryBias, categories));
+    }
+
+    /** A token language model holding copies of {@code p}, its LM head the embedding (tied). */
+    MambaModel languageModel(float[] p) {
+        float[] embedding = get(p, categoryEmbedding, categories * d);
+        return new MambaModel(config, embedding, layers(p), get(p, normF, d), null, embedding);
+    }
+
+    private List<LayerWeights> layers(float[] p) {
         List<LayerWeights> layers = new ArrayList<>();
         for (int l = 0; l < config.nLayer(); l++) {
             layers.add(new LayerWeights(get(p, norm[l], d), null, get(p, inProj[l], 2 * di * d), null,
@@ -148,11 +186,7 @@ final class ParameterLayout {
                     get(p, dtWeight[l], di * dtRank), get(p, dtBias[l], di), get(p, aLog[l], di * ds),
                     get(p, dSkip[l], di), null, get(p, outProj[l], d * di), null));
         }
-        MambaModel backbone = new MambaModel(config, null, layers, get(p, normF, d), null, null);
-        return new EventModel(schema, mean.clone(), std.clone(), backbone,
-                get(p, encoderWeight, d * fields), get(p, encoderBias, d), get(p, categoryEmbedding, categories * d),
-                get(p, gaussianWeight, 2 * fields * d), get(p, gaussianBias, 2 * fields),
-                get(p, categoryWeight, categories * d), get(p, categoryBias, categories));
+        return layers;
     }
 
     private static void put(float[] p, int offset, float[] values) {

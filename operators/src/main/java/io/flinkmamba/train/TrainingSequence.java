@@ -5,9 +5,14 @@ package io.flinkmamba.train;
  *
  * @param key      the key (the validation split is by key)
  * @param numeric  [t][field] raw values of the schema's numeric fields ([t] of length 0 without any)
- * @param category [t] category indices, or null without a categorical field
+ * @param category [t] category indices (token ids for a language model), or null without a categorical field
  */
 public record TrainingSequence(String key, float[][] numeric, int[] category) {
+
+    /** A token language model's sequence: the token ids, no numeric values. */
+    public static TrainingSequence tokens(String key, int[] tokens) {
+        return new TrainingSequence(key, new float[tokens.length][0], tokens.clone());
+    }
 
     public int length() {
         return numeric.length;

@@ -3,6 +3,9 @@ package io.flinkmamba.train;
 import io.flinkmamba.event.EventModel;
 import io.flinkmamba.event.EventModels;
 import io.flinkmamba.event.EventSchema;
+import io.flinkmamba.model.MambaConfig;
+import io.flinkmamba.model.MambaConfig.LayerType;
+import io.flinkmamba.model.RandomModels;
 import io.flinkmamba.train.EventNetwork.Encoded;
 import org.junit.jupiter.api.Test;
 
@@ -29,9 +32,38 @@ class GradientCheckTest {
     void gradientsMatchFiniteDifferencesForEveryParameterKind() {
         EventModel model = EventModels.random(SCHEMA, new float[] {1f, -2f}, new float[] {2f, 0.5f}, 8, 2, 4, 11);
         ParameterLayout layout = new ParameterLayout(SCHEMA, model.backbone().config());
-        EventNetwork network = new EventNetwork(layout);
         SplittableRandom random = new SplittableRandom(3);
-        float[] w = layout.flatten(model);
+        int length = 12;
+        float[] z = new float[length * 2];
+        int[] category = new int[length];
+        for (int t = 0; t < length; t++) {
+            z[2 * t] = (float) Math.sin(t * 0.7);
+            z[2 * t + 1] = (float) (random.nextDouble() * 2 - 1);
+            category[t] = random.nextInt(3);
+        }
+        check(layout, layout.flatten(model), new Encoded("k", length, z, category), random);
+    }
+
+    /** A token language model: the tied embedding / LM head (one tensor, both gradients) and the backbone. */
+    @Test
+    void tokenLanguageModelGradientsMatchFiniteDifferences() {
+        MambaConfig config = RandomModels.config(LayerType.MAMBA1, 8, 2, 8, 4);
+        List<String> ids = IntStream.range(0, 8).mapToObj(Integer::toString).toList();
+        ParameterLayout layout = new ParameterLayout(new EventSchema(List.of(), "token", ids), config);
+        assertEquals(List.of("backbone.embedding.weight"), layout.segments.stream().map(ParameterLayout.Segment::name)
+                .filter(n -> !n.startsWith("backbone.layers.") && !n.equals("backbone.norm_f.weight")).toList());
+        SplittableRandom random = new SplittableRandom(5);
+        int length = 12;
+        int[] tokens = new int[length];
+        for (int t = 0; t < length; t++) {
+            tokens[t] = random.nextInt(6); // the padding rows 6 and 7 only get the softmax's gradient
+        }
+        float[] w = layout.flatten(RandomModels.create(config, 13, 0f));
+        check(layout, w, new Encoded("k", length, new float[0], tokens), random);
+    }
+
+    private static void check(ParameterLayout layout, float[] w, Encoded seq, SplittableRandom random) {
+        EventNetwork network = new EventNetwork(layout);
         for (int j = 0; j < w.length; j++) {
             w[j] += (float) ((random.nextDouble() - 0.5) * 0.2); // no norm at exactly 1, no zero bias
         }
@@ -49,15 +81,6 @@ class GradientCheckTest {
                 }
             }
         }
-        int length = 12;
-        float[] z = new float[length * 2];
-        int[] category = new int[length];
-        for (int t = 0; t < length; t++) {
-            z[2 * t] = (float) Math.sin(t * 0.7);
-            z[2 * t + 1] = (float) (random.nextDouble() * 2 - 1);
-            category[t] = random.nextInt(3);
-        }
-        Encoded seq = new Encoded("k", length, z, category);
         // A stretch in the middle of the sequence, from a state that earlier events left.
         float[] state0 = new float[network.stateLayout().floatsPerKey()];
         EventNetwork.Workspace ws = network.workspace(8);
