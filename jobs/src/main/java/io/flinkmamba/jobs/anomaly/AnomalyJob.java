@@ -22,7 +22,6 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -46,20 +45,16 @@ public final class AnomalyJob {
 
     /** Validates the settings, including the model folder against the mapping. */
     public static JobConfig configure(Map<String, String> settings) throws ConfigException {
-        JobConfig config = JobConfig.of(settings, options(), "flink-mamba-anomaly");
-        List<String> problems = new ArrayList<>();
-        config.require(AnomalyOptions.NUMERIC_FIELDS, problems);
-        double threshold = config.get(AnomalyOptions.THRESHOLD);
-        if (!(threshold > 0 && threshold <= 1)) {
-            problems.add("setting 'anomaly.threshold' is " + threshold + "; it must be in (0, 1]");
-        }
-        if (problems.isEmpty()) {
-            checkModel(config, problems);
-        }
-        if (!problems.isEmpty()) {
-            throw new ConfigException(problems);
-        }
-        return config;
+        return JobConfig.of(settings, options(), "flink-mamba-anomaly", (config, problems) -> {
+            config.require(AnomalyOptions.NUMERIC_FIELDS, problems);
+            double threshold = config.get(AnomalyOptions.THRESHOLD);
+            if (!(threshold > 0 && threshold <= 1)) {
+                problems.add("setting 'anomaly.threshold' is " + threshold + "; it must be in (0, 1]");
+            }
+            if (problems.isEmpty()) {
+                checkModel(config, problems);
+            }
+        });
     }
 
     private static void checkModel(JobConfig config, List<String> problems) {
