@@ -27,7 +27,7 @@ class DemoCommandTest {
         assertTrue(Integer.parseInt(last.group(3)) > 0);
         assertTrue(run.out().contains("dead letters {missing_field=1, not_finite=1, unparseable=1}"), run.out());
         String html = Files.readString(report);
-        assertEquals(2 * 3, html.split("<svg", -1).length - 1, "three plots per key");
+        assertEquals(2 * 4, html.split("<svg", -1).length - 1, "four plots per key: cpu, load, score, likelihood");
         assertTrue(html.contains("host-00") && html.contains("host-01"));
     }
 }
