@@ -154,7 +154,7 @@ class AnomalyJobExactlyOnceTest {
 
         @Override
         public SourceEvent map(SourceEvent event) throws Exception {
-            Thread.sleep(3);
+            Thread.sleep(5);
             SEEN.incrementAndGet();
             if (CHECKPOINTED.get() && FAILED.compareAndSet(false, true)) {
                 throw new IllegalStateException("injected failure");
