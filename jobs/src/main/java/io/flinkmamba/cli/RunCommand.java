@@ -5,7 +5,6 @@ import io.flinkmamba.jobs.common.JobConfig;
 import io.flinkmamba.jobs.common.JobOptions;
 import io.flinkmamba.jobs.common.KafkaPipeline;
 import org.apache.flink.api.common.JobExecutionResult;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
@@ -69,28 +68,35 @@ final class RunCommand implements Callable<Integer> {
             e.problems().forEach(problem -> System.err.println("run: " + problem));
             return 2;
         }
-        StreamExecutionEnvironment env;
         if (cluster == null) {
-            Path checkpoints = KafkaPipeline.temporaryCheckpoints(config.jobName());
-            Configuration flink = KafkaPipeline.flinkConfiguration(config, checkpoints);
-            env = StreamExecutionEnvironment.createLocalEnvironment(flink);
+            boolean temporary = !config.configuration().contains(JobOptions.CHECKPOINT_DIR);
+            Path checkpoints = temporary ? KafkaPipeline.temporaryCheckpoints(config.jobName()) : null;
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
+                    KafkaPipeline.flinkConfiguration(config, checkpoints));
             System.out.println("run: " + job + " job '" + config.jobName() + "' in a local MiniCluster, checkpoints in "
-                    + config.configuration().getOptional(JobOptions.CHECKPOINT_DIR).orElse(checkpoints.toString()));
-        } else {
-            String[] hostPort = cluster.split(":", 2);
-            if (hostPort.length != 2 || !hostPort[1].matches("\\d+")) {
-                System.err.println("run: --cluster must be HOST:PORT, got '" + cluster + "'");
-                return 2;
+                    + (temporary ? checkpoints + " (removed when the job ends)" : config.get(JobOptions.CHECKPOINT_DIR)));
+            try {
+                job.build(env, config, stream -> stream);
+                return runAndFollow(env, config, System.out, System.console() != null, parseDuration(progressEvery));
+            } finally {
+                if (temporary) {
+                    FileTrees.delete(checkpoints);
+                }
             }
-            Path jobJar = jar != null ? jar : ownJar();
-            if (jobJar == null || !Files.isRegularFile(jobJar)) {
-                System.err.println("run: --cluster needs the job jar: pass --jar (running from classes, not a jar)");
-                return 2;
-            }
-            env = StreamExecutionEnvironment.createRemoteEnvironment(hostPort[0], Integer.parseInt(hostPort[1]),
-                    KafkaPipeline.flinkConfiguration(config, null), jobJar.toString());
-            System.out.println("run: submitting " + job + " job '" + config.jobName() + "' to " + cluster);
         }
+        String[] hostPort = cluster.split(":", 2);
+        if (hostPort.length != 2 || !hostPort[1].matches("\\d+")) {
+            System.err.println("run: --cluster must be HOST:PORT, got '" + cluster + "'");
+            return 2;
+        }
+        Path jobJar = jar != null ? jar : ownJar();
+        if (jobJar == null || !Files.isRegularFile(jobJar)) {
+            System.err.println("run: --cluster needs the job jar: pass --jar (running from classes, not a jar)");
+            return 2;
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createRemoteEnvironment(hostPort[0],
+                Integer.parseInt(hostPort[1]), KafkaPipeline.flinkConfiguration(config, null), jobJar.toString());
+        System.out.println("run: submitting " + job + " job '" + config.jobName() + "' to " + cluster);
         job.build(env, config, stream -> stream);
         return runAndFollow(env, config, System.out, System.console() != null, parseDuration(progressEvery));
     }
