@@ -34,6 +34,8 @@ public final class NabCorpus {
             .appendPattern("yyyy-MM-dd HH:mm:ss")
             .optionalStart().appendFraction(ChronoField.NANO_OF_SECOND, 0, 9, true).optionalEnd()
             .toFormatter();
+    /** How results files write timestamps (NAB's data format). */
+    static final DateTimeFormatter TIMESTAMP_OUT = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
 
     /** One series: its rows in file order. */
     public record Series(String name, LocalDateTime[] timestamps, double[] values) {
