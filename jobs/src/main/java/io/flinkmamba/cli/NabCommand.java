@@ -13,6 +13,7 @@ import io.flinkmamba.train.TrainingResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -88,6 +89,15 @@ final class NabCommand implements Callable<Integer> {
                     + " positive, --train-rows at least 2");
             return 2;
         }
+        try {
+            return run();
+        } catch (IOException | IllegalArgumentException e) {
+            System.err.println("nab: " + e.getMessage());
+            return 2;
+        }
+    }
+
+    private int run() throws Exception {
         long started = System.nanoTime();
         NabCorpus all = NabCorpus.load(nabDir);
         NabCorpus corpus = files == null || files.isEmpty() ? all : all.subset(files);
@@ -96,7 +106,8 @@ final class NabCommand implements Callable<Integer> {
         int[] foldOf = NabTraining.folds(series.size(), folds);
         System.out.printf(Locale.ROOT, "nab: %d series, %d rows, %d windows; k-fold by series, k=%d: each fold's"
                         + " model trains on the other folds' series only (first %d rows of each), never on a series"
-                        + " it scores%n", series.size(), series.stream().mapToInt(Series::size).sum(),
+                        + " it scores; the labels are used by the scorer only%n", series.size(),
+                series.stream().mapToInt(Series::size).sum(),
                 series.stream().mapToInt(s -> corpus.windows(s.name()).size()).sum(), folds, trainRows);
 
         TrainingOptions options = TrainingOptions.defaults().withEpochs(epochs).withDModel(dModel).withNLayer(layers)

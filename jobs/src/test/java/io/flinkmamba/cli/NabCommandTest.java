@@ -57,4 +57,11 @@ class NabCommandTest {
         }
         assertTrue(Files.exists(out.resolve("flinkMamba").resolve("flinkMamba_standard_scores.csv")));
     }
+
+    @Test
+    void refusesAFolderThatIsNotNab(@TempDir Path dir) {
+        CliRun run = CliRun.of("nab", "--nab-dir", dir.toString(), "--out", dir.resolve("out").toString());
+        assertEquals(2, run.exit());
+        assertTrue(run.err().contains("is not a NAB folder"), run.err());
+    }
 }
