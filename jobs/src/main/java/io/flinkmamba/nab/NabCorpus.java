@@ -187,7 +187,8 @@ public final class NabCorpus {
                     continue;
                 }
                 if (row == scores.length) {
-                    throw new IOException(resultsFile + " has more rows than " + series.name() + " (" + scores.length + ")");
+                    throw new IOException(resultsFile + " has more rows than " + series.name() + " ("
+                            + scores.length + ")");
                 }
                 String[] cells = columns.cells(line, resultsFile, row + 1);
                 if (!parse(cells[0], resultsFile).equals(series.timestamps()[row])) {

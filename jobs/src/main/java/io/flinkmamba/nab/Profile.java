@@ -19,9 +19,10 @@ public record Profile(String name, double tpWeight, double fpWeight, double fnWe
         List<Profile> profiles = new ArrayList<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
+            String name = e.getKey();
             JsonNode costs = e.getValue().path("CostMatrix");
-            profiles.add(new Profile(e.getKey(), weight(costs, "tpWeight", e.getKey(), profilesJson),
-                    weight(costs, "fpWeight", e.getKey(), profilesJson), weight(costs, "fnWeight", e.getKey(), profilesJson)));
+            profiles.add(new Profile(name, weight(costs, "tpWeight", name, profilesJson),
+                    weight(costs, "fpWeight", name, profilesJson), weight(costs, "fnWeight", name, profilesJson)));
         }
         if (profiles.isEmpty()) {
             throw new IOException(profilesJson + ": no profiles");

@@ -3,15 +3,16 @@ package io.flinkmamba.nab;
 /**
  * What the NAB detector derives from a series' past before the model sees a value, so that one model can
  * serve series of any scale: the value standardized by the mean and standard deviation of the values
- * before it (Welford's running moments), clipped to +-{@value #CLIP}; and HTM's spatial anomaly (the
- * numenta NAB detector's): the value lies more than {@value #SPATIAL_TOLERANCE} of the range seen so far
- * beyond that range. Both use the series' past and present only.
+ * before it (Welford's running moments), clipped to +-{@value #CLIP} (a spike beyond that is still far
+ * off any prediction, and the Gaussian training is not dominated by a few huge spikes); and HTM's spatial
+ * anomaly (the numenta NAB detector's): the value lies more than {@value #SPATIAL_TOLERANCE} of the range
+ * seen so far beyond that range. Both use the series' past and present only.
  *
  * <p>The state is a plain {@code double[STATE_SIZE]}: values seen, mean, sum of squared deviations, min, max.
  */
 public final class SeriesFeatures {
     public static final int STATE_SIZE = 5;
-    static final double CLIP = 20;
+    static final double CLIP = 5;
     static final double SPATIAL_TOLERANCE = 0.05;
     /** Standard deviations below this share of the mean's magnitude (or 1e-9) count as a flat series. */
     static final double MIN_RELATIVE_STD = 1e-6;
