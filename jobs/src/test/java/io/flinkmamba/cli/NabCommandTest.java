@@ -1,0 +1,67 @@
+package io.flinkmamba.cli;
+
+import io.flinkmamba.testing.SharedData;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code nab} end to end on three small series of the corpus (skipped without ../shared/nab). */
+class NabCommandTest {
+    private static final List<String> SERIES = List.of(
+            "realAdExchange/exchange-3_cpc_results.csv",
+            "realAWSCloudwatch/iio_us-east-1_i-a2eb1cd9_NetworkIn.csv",
+            "realTraffic/speed_7578.csv");
+
+    @Test
+    void runsTheSubsetAndPrintsTheScores(@TempDir Path out) throws Exception {
+        Path nab = SharedData.require("nab");
+        CliRun run = CliRun.of("nab", "--nab-dir", nab.toString(), "--out", out.toString(),
+                "--files", String.join(",", SERIES), "--folds", "3", "--epochs", "1", "--d-model", "8",
+                "--train-rows", "600", "--threads", "2");
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("k-fold by series"), run.out());
+
+        Matcher last = Pattern.compile("nab standard=(-?\\d+\\.\\d+) reward_low_FP_rate=(-?\\d+\\.\\d+)"
+                + " reward_low_FN_rate=(-?\\d+\\.\\d+)").matcher(run.lastLine());
+        assertTrue(last.matches(), run.lastLine());
+        for (int g = 1; g <= 3; g++) {
+            double score = Double.parseDouble(last.group(g));
+            assertTrue(score <= 100.0 && score > -1000.0, run.lastLine());
+        }
+
+        for (String series : SERIES) {
+            Path name = Path.of(series);
+            Path results = out.resolve("flinkMamba").resolve(name.getParent())
+                    .resolve("flinkMamba_" + name.getFileName());
+            List<String> rows = Files.readAllLines(results);
+            List<String> data = Files.readAllLines(nab.resolve("data").resolve(series));
+            assertEquals("timestamp,value,anomaly_score,label", rows.get(0));
+            assertEquals(data.size(), rows.size(), series);
+            for (int i = 1; i < rows.size(); i++) {
+                String[] cells = rows.get(i).split(",");
+                assertEquals(4, cells.length, rows.get(i));
+                assertEquals(data.get(i).split(",")[0], cells[0], series + " row " + i);
+                assertEquals(Double.parseDouble(data.get(i).split(",")[1]), Double.parseDouble(cells[1]), 0.0);
+                double score = Double.parseDouble(cells[2]);
+                assertTrue(score >= 0 && score <= 1, rows.get(i));
+                assertTrue(cells[3].equals("0") || cells[3].equals("1"), rows.get(i));
+            }
+        }
+        assertTrue(Files.exists(out.resolve("flinkMamba").resolve("flinkMamba_standard_scores.csv")));
+    }
+
+    @Test
+    void refusesAFolderThatIsNotNab(@TempDir Path dir) {
+        CliRun run = CliRun.of("nab", "--nab-dir", dir.toString(), "--out", dir.resolve("out").toString());
+        assertEquals(2, run.exit());
+        assertTrue(run.err().contains("is not a NAB folder"), run.err());
+    }
+}
