@@ -19,6 +19,7 @@ import java.util.List;
                 DemoCommand.class,
                 CheckReferenceCommand.class,
                 BenchCommand.class,
+                ClusterCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class FlinkMambaCli implements Runnable {
