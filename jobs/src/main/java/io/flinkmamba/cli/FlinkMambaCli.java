@@ -16,6 +16,7 @@ import java.util.List;
         versionProvider = FlinkMambaCli.Version.class,
         description = "Mamba selective state space models as a keyed Apache Flink operator.",
         subcommands = {
+                RunCommand.class,
                 DemoCommand.class,
                 CheckReferenceCommand.class,
                 BenchCommand.class,

@@ -2,9 +2,10 @@ package io.flinkmamba.engine;
 
 /**
  * Scalar float32 functions of the CPU engine, accurate to a few ulp (the reference runs these in float32
- * on the GPU) but several times faster than the double-precision {@link Math} versions.
+ * on the GPU) but several times faster than the double-precision {@link Math} versions. Public so that the
+ * trainer's forward pass computes exactly the engine's functions.
  */
-final class CpuMath {
+public final class CpuMath {
     private CpuMath() {}
 
     private static final float LOG2E = 1.44269504088896341f;
@@ -14,7 +15,7 @@ final class CpuMath {
     private static final float ROUND_MAGIC = 12582912f;
 
     /** e^x in float32 (Cephes expf: range reduction by ln 2 and a degree-6 polynomial), within 2 ulp. */
-    static float exp(float x) {
+    public static float exp(float x) {
         if (!(x > -87.33654f && x < 88.37626f)) {
             // Underflow to 0, NaN, and the top range where 2^n needs two steps: rare, so the slow way.
             return x < 0 ? 0f : (float) Math.exp(x);
@@ -34,12 +35,12 @@ final class CpuMath {
     }
 
     /** SiLU (x * sigmoid(x)). */
-    static float silu(float x) {
+    public static float silu(float x) {
         return x / (1f + exp(-x));
     }
 
     /** softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^-|x|), the identity above 20 as in the reference. */
-    static float softplus(float x) {
+    public static float softplus(float x) {
         return x > 20f ? x : Math.max(x, 0f) + log1p(exp(-Math.abs(x)));
     }
 
@@ -47,7 +48,7 @@ final class CpuMath {
      * log(1 + u) for u in [0, 1]: 2 atanh(s) with s = u / (2 + u) in [0, 1/3], a series that needs no
      * cancellation-prone 1 + u and converges to float precision within eight terms.
      */
-    static float log1p(float u) {
+    public static float log1p(float u) {
         float s = u / (2f + u);
         float z = s * s;
         float p = 1f / 15;

@@ -26,12 +26,21 @@ public final class ModelLoader {
     private ModelLoader() {}
 
     public static MambaModel load(Path dir) throws ModelFormatException {
+        return load(dir, Set.of());
+    }
+
+    /**
+     * Loads the model and tolerates the tensors in {@code otherTensors} (which a caller reads itself, such as
+     * an event model's encoder and heads that {@code flink-mamba.json} declares); any other tensor not used
+     * by the backbone is still an error.
+     */
+    public static MambaModel load(Path dir, Set<String> otherTensors) throws ModelFormatException {
         if (!Files.isDirectory(dir)) {
             throw new ModelFormatException(dir + ": not a model folder (expected config.json and model.safetensors)");
         }
         MambaConfig config = ConfigParser.read(dir.resolve("config.json"));
         try (TensorSource tensors = Safetensors.openCheckpoint(dir)) {
-            return fromTensors(config, tensors);
+            return fromTensors(config, tensors, otherTensors);
         } catch (SafetensorsException e) {
             throw new ModelFormatException(e.getMessage(), e);
         }
@@ -39,8 +48,14 @@ public final class ModelLoader {
 
     /** Builds a model from tensors already open; names, shapes and completeness are checked. */
     public static MambaModel fromTensors(MambaConfig config, TensorSource tensors) throws ModelFormatException {
+        return fromTensors(config, tensors, Set.of());
+    }
+
+    /** As {@link #fromTensors(MambaConfig, TensorSource)}, tolerating {@code otherTensors}. */
+    public static MambaModel fromTensors(MambaConfig config, TensorSource tensors, Set<String> otherTensors)
+            throws ModelFormatException {
         try {
-            return new Reader(config, tensors).read();
+            return new Reader(config, tensors, otherTensors).read();
         } catch (SafetensorsException e) {
             throw new ModelFormatException(e.getMessage(), e);
         }
@@ -51,10 +66,11 @@ public final class ModelLoader {
         private final TensorSource tensors;
         private final Set<String> unused;
 
-        Reader(MambaConfig config, TensorSource tensors) {
+        Reader(MambaConfig config, TensorSource tensors, Set<String> otherTensors) {
             this.c = config;
             this.tensors = tensors;
             this.unused = new TreeSet<>(tensors.names());
+            this.unused.removeAll(otherTensors);
         }
 
         MambaModel read() throws ModelFormatException, SafetensorsException {
@@ -74,7 +90,9 @@ public final class ModelLoader {
             float[] normF = take("backbone.norm_f.weight", d);
             float[] normFBias = c.rmsNorm() ? null : take("backbone.norm_f.bias", d);
             if (!unused.isEmpty()) {
-                throw new ModelFormatException(tensors.path() + ": unexpected tensor(s) for this config: " + unused);
+                throw new ModelFormatException(tensors.path() + ": unexpected tensor(s) for this config: " + unused
+                        + (unused.stream().anyMatch(n -> n.startsWith("event.")) ? " (an event model's tensors are "
+                        + "accepted only where its flink-mamba.json declares them)" : ""));
             }
             return new MambaModel(c, embedding, layers, normF, normFBias, lmHead);
         }

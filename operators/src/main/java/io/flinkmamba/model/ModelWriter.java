@@ -9,6 +9,7 @@ import io.flinkmamba.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Consumer;
 
 /**
  * Writes a model folder in the {@code mamba_ssm} form ({@code config.json} and {@code model.safetensors}
@@ -20,6 +21,15 @@ public final class ModelWriter {
     private ModelWriter() {}
 
     public static void write(MambaModel model, Path dir, DType dtype) throws IOException {
+        write(model, dir, dtype, out -> { });
+    }
+
+    /**
+     * As {@link #write(MambaModel, Path, DType)}, adding the tensors {@code extraTensors} puts into the same
+     * {@code model.safetensors} (an event model's encoder and heads, under non-official names).
+     */
+    public static void write(MambaModel model, Path dir, DType dtype, Consumer<SafetensorsWriter> extraTensors)
+            throws IOException {
         MambaConfig c = model.config();
         if (c.normEps() != 1e-5f) {
             throw new IllegalArgumentException("the mamba_ssm config form fixes the norm epsilon at 1e-5, model has "
@@ -75,6 +85,7 @@ public final class ModelWriter {
         if (model.normFBias() != null) {
             out.add("backbone.norm_f.bias", dtype, model.normFBias(), d);
         }
+        extraTensors.accept(out);
         out.write(dir.resolve("model.safetensors"));
     }
 

@@ -4,6 +4,10 @@ import io.flinkmamba.engine.CpuEngine;
 import io.flinkmamba.engine.MambaEngine;
 import io.flinkmamba.engine.StepBatch;
 import io.flinkmamba.engine.cuda.CudaEngine;
+import io.flinkmamba.event.AnomalyLikelihood;
+import io.flinkmamba.event.EventFields;
+import io.flinkmamba.event.EventModel;
+import io.flinkmamba.event.EventPrediction;
 import io.flinkmamba.model.MambaConfig;
 import io.flinkmamba.model.MambaModel;
 import io.flinkmamba.model.ModelFingerprint;
@@ -59,6 +63,10 @@ import java.util.Map;
  * <p>With event-time ordering, events wait in keyed state until the watermark passes them and are then
  * stepped in timestamp order; an event at or behind the watermark on arrival goes to the late side output.
  *
+ * <p>An event model (a folder with {@code flink-mamba.json}) takes its input from an {@link EventExtractor}:
+ * each event is scored by {@link EventModel#score} under the key's previous hidden, predicted from its own,
+ * and its score updates the key's {@link AnomalyLikelihood}, whose state is kept with the key's state.
+ *
  * <p>Built and applied by {@link MambaOperatorBuilder}.
  */
 public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
@@ -68,6 +76,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
 
     private final MambaOperatorSettings settings;
     private final InputEncoder<IN> encoder;
+    private final EventExtractor<IN> extractor;
     private final OutputMapper<IN, OUT> mapper;
     private final OutputTag<Tuple2<IN, String>> rejectedTag;
     private final OutputTag<IN> lateTag;
@@ -81,6 +90,9 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private transient float[] scoreHidden;
     private transient float[] scoreLogits;
     private transient ModelInput modelInput;
+    private transient EventModel eventModel;
+    private transient EventFields eventFields;
+    private transient AnomalyLikelihood likelihood;
     private transient ValueState<StoredKeyState> keyState;
     private transient ByteBuffer codecBuffer;
     private transient MapState<Long, List<IN>> heldEvents;
@@ -112,12 +124,15 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
      * A buffered event, already encoded; {@code sessionTime} is its time on the session clock (its timestamp
      * for event-time sessions, else its arrival).
      */
-    private record Pending<K, IN>(K key, IN event, long timestamp, long sessionTime, int token, float[] features) {}
+    private record Pending<K, IN>(K key, IN event, long timestamp, long sessionTime, int token, float[] features,
+                                  float[] numeric, int category) {}
 
     /** A key's decoded state while it is being stepped or cached. */
     private static final class LiveKey {
         final float[] state;
         float[] lastHidden;
+        /** The anomaly likelihood state (event models), kept across session resets. */
+        double[] likelihood;
         long eventsSeen;
         long lastEventTime = NO_TIME;
         long lastAccess;
@@ -136,10 +151,14 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         }
     }
 
-    MambaOperator(MambaOperatorSettings settings, InputEncoder<IN> encoder, OutputMapper<IN, OUT> mapper,
-                  TypeInformation<IN> inputType) {
+    MambaOperator(MambaOperatorSettings settings, InputEncoder<IN> encoder, EventExtractor<IN> extractor,
+                  OutputMapper<IN, OUT> mapper, TypeInformation<IN> inputType) {
+        if ((encoder == null) == (extractor == null)) {
+            throw new IllegalArgumentException("give either an input encoder or an event extractor (event models)");
+        }
         this.settings = settings;
         this.encoder = encoder;
+        this.extractor = extractor;
         this.mapper = mapper;
         this.inputType = inputType;
         this.rejectedTag = MambaOperatorBuilder.rejectedTag(inputType);
@@ -149,10 +168,28 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     @Override
     public void open() throws Exception {
         super.open();
-        MambaModel model = ModelLoader.load(Path.of(settings.modelDir()));
+        Path dir = Path.of(settings.modelDir());
+        MambaModel model;
+        if (EventModel.isEventModel(dir)) {
+            if (extractor == null) {
+                throw new IllegalArgumentException(dir + " holds an event model (" + EventModel.FILE
+                        + "): give the builder an eventExtractor instead of an inputEncoder");
+            }
+            eventModel = EventModel.load(dir);
+            model = eventModel.backbone();
+            fingerprint = eventModel.fingerprint();
+            eventFields = new EventFields(eventModel.schema());
+            likelihood = AnomalyLikelihood.withDefaults();
+        } else {
+            if (extractor != null) {
+                throw new IllegalArgumentException(dir + " holds no event model (no " + EventModel.FILE
+                        + "), but the builder was given an eventExtractor; use an inputEncoder");
+            }
+            model = ModelLoader.load(dir);
+            fingerprint = ModelFingerprint.of(model);
+        }
         config = model.config();
         layout = config.stateLayout();
-        fingerprint = ModelFingerprint.of(model);
         engine = createEngine(model);
         boolean tokens = config.hasLmHead();
         int capacity = settings.bundleSize();
@@ -293,7 +330,8 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         boolean tokens = modelInput.takesTokens();
         pending.add(new Pending<>((K) getCurrentKey(), event, timestamp,
                 settings.sessionGapEventTime() ? timestamp : arrival, tokens ? modelInput.token() : -1,
-                tokens ? null : modelInput.features().clone()));
+                tokens ? null : modelInput.features().clone(),
+                eventModel == null ? null : eventFields.numeric().clone(), eventModel == null ? -1 : eventFields.category()));
         pendingBytes += tokens ? Integer.BYTES : (long) Float.BYTES * config.dModel();
         if (pending.size() >= settings.bundleSize() || pendingBytes >= settings.bundleBytes()) {
             flush();
@@ -319,8 +357,23 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     /** Encodes the event into {@link #modelInput}; returns why it cannot be used, or null. */
     private String encode(IN event) {
         modelInput.reset();
+        if (eventModel != null) {
+            eventFields.clear();
+            try {
+                extractor.extract(event, eventFields);
+            } catch (Exception e) {
+                return "event extractor failed: " + e;
+            }
+            String problem = eventFields.problem();
+            if (problem != null) {
+                return problem;
+            }
+            eventModel.encode(eventFields, modelInput.features());
+        }
         try {
-            encoder.encode(event, modelInput);
+            if (encoder != null) {
+                encoder.encode(event, modelInput);
+            }
         } catch (Exception e) {
             return "input encoder failed: " + e;
         }
@@ -371,8 +424,10 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
 
     @Override
     public void finish() throws Exception {
-        flush();
-        writeBackAll();
+        if (pending != null) { // null when open() failed
+            flush();
+            writeBackAll();
+        }
         super.finish();
     }
 
@@ -643,13 +698,30 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         float[] hidden = java.util.Arrays.copyOfRange(batch.hidden(), row * d, (row + 1) * d);
         float[] logits = batch.hasLogits() ? java.util.Arrays.copyOfRange(batch.logits(), row * config.vocabSize(),
                 (row + 1) * config.vocabSize()) : null;
+        EventPrediction prediction = null;
+        double eventLikelihood = Double.NaN;
+        if (eventModel != null) {
+            // key.lastHidden is still the previous event's hidden here (NaN score at a session's start).
+            if (!sessionStart && key.lastHidden != null) {
+                eventFields.clear();
+                System.arraycopy(event.numeric(), 0, eventFields.numeric(), 0, event.numeric().length);
+                eventFields.category(event.category());
+                score = eventModel.score(key.lastHidden, eventFields);
+            }
+            if (key.likelihood == null) {
+                key.likelihood = new double[likelihood.stateSize()];
+            }
+            eventLikelihood = likelihood.update(key.likelihood, score);
+            prediction = eventModel.predict(hidden);
+        }
         key.lastHidden = hidden;
         key.eventsSeen++;
         key.lastEventTime = event.sessionTime();
         key.lastAccess = now;
         key.dirty = true;
         OUT result = mapper.map(event.event(),
-                new MambaOutput(hidden, logits, score, sessionStart, key.eventsSeen, event.timestamp()));
+                new MambaOutput(hidden, logits, score, sessionStart, key.eventsSeen, event.timestamp(), prediction,
+                        eventLikelihood));
         output.collect(new StreamRecord<>(result, event.timestamp()));
         eventsOut.inc();
     }
@@ -661,6 +733,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             cacheHits.inc();
             if (!settings.stateTtl().isZero() && now - cached.lastAccess > settings.stateTtl().toMillis()) {
                 cached.reset();
+                cached.likelihood = null;
                 resetsTtl.inc();
             }
             return cached;
@@ -692,6 +765,8 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         StateCodec.fromId(stored.codecId()).decode(layout, ByteBuffer.wrap(stored.encodedState()), live.state, 0);
         stateBytesRead.inc(stored.encodedState().length);
         live.lastHidden = stored.lastHidden().length == 0 ? null : stored.lastHidden();
+        live.likelihood = likelihood != null && stored.likelihood().length == likelihood.stateSize()
+                ? stored.likelihood() : null;
         live.eventsSeen = stored.eventsSeen();
         live.lastEventTime = stored.lastEventTime();
         return live;
@@ -723,7 +798,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         setCurrentKey(key);
         keyState.update(new StoredKeyState(StateLayout.VERSION, fingerprint, settings.stateCodec().id(),
                 live.eventsSeen, live.lastEventTime, live.lastHidden == null ? new float[0] : live.lastHidden,
-                encoded));
+                encoded, live.likelihood == null ? new double[0] : live.likelihood));
         stateBytesWritten.inc(encoded.length);
         live.dirty = false;
     }

@@ -25,12 +25,15 @@ import java.util.Objects;
  * scored.rejected();  // (event, reason) for events the encoder could not turn into model input
  * scored.late();      // events behind the watermark, with event-time ordering
  * }</pre>
+ * For an event model (a folder with {@code flink-mamba.json}), {@code .eventExtractor((event, fields) -> ...)}
+ * takes the input encoder's place.
  * Settings not given come from {@link #configure(ReadableConfig)}'s {@link MambaOptions}, else their
  * defaults.
  */
 public final class MambaOperatorBuilder<IN, OUT> {
     private String modelDir;
     private InputEncoder<IN> encoder;
+    private EventExtractor<IN> extractor;
     private OutputMapper<IN, OUT> mapper;
     private TypeInformation<OUT> outputType;
     private int bundleSize = MambaOptions.BUNDLE_SIZE.defaultValue();
@@ -75,8 +78,18 @@ public final class MambaOperatorBuilder<IN, OUT> {
         return this;
     }
 
+    /** How events become model input, for a plain (token or feature) model. */
     public MambaOperatorBuilder<IN, OUT> inputEncoder(InputEncoder<IN> encoder) {
         this.encoder = encoder;
+        return this;
+    }
+
+    /**
+     * How events become an event model's fields, for a model folder with {@code flink-mamba.json}
+     * ({@link io.flinkmamba.event.EventModel}); replaces the input encoder.
+     */
+    public MambaOperatorBuilder<IN, OUT> eventExtractor(EventExtractor<IN> extractor) {
+        this.extractor = extractor;
         return this;
     }
 
@@ -162,9 +175,13 @@ public final class MambaOperatorBuilder<IN, OUT> {
 
     /** The operator, for tests and for callers that wire it themselves. */
     public <K> MambaOperator<K, IN, OUT> build(TypeInformation<IN> inputType) {
-        Objects.requireNonNull(encoder, "an input encoder is required");
+        if ((encoder == null) == (extractor == null)) {
+            throw new IllegalArgumentException(encoder == null
+                    ? "an input encoder (plain models) or an event extractor (event models) is required"
+                    : "give either an input encoder or an event extractor, not both");
+        }
         Objects.requireNonNull(mapper, "an output mapper is required");
-        return new MambaOperator<>(settings(), encoder, mapper, inputType);
+        return new MambaOperator<>(settings(), encoder, extractor, mapper, inputType);
     }
 
     /** Applies the operator to a keyed stream. */

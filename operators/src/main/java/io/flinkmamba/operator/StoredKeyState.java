@@ -15,6 +15,8 @@ import java.util.Objects;
  *                       processing-time sessions)
  * @param lastHidden     backbone output after the last event (d_model floats): the prediction for the next
  * @param encodedState   the encoded state
+ * @param likelihood     the key's {@link io.flinkmamba.event.AnomalyLikelihood} state (event models; empty
+ *                       otherwise)
  */
 public record StoredKeyState(
         int layoutVersion,
@@ -23,24 +25,27 @@ public record StoredKeyState(
         long eventsSeen,
         long lastEventTime,
         float[] lastHidden,
-        byte[] encodedState) {
+        byte[] encodedState,
+        double[] likelihood) {
 
     public StoredKeyState {
         Objects.requireNonNull(lastHidden, "lastHidden");
         Objects.requireNonNull(encodedState, "encodedState");
+        Objects.requireNonNull(likelihood, "likelihood");
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof StoredKeyState s && s.layoutVersion == layoutVersion && s.fingerprint == fingerprint
                 && s.codecId == codecId && s.eventsSeen == eventsSeen && s.lastEventTime == lastEventTime
-                && Arrays.equals(s.lastHidden, lastHidden) && Arrays.equals(s.encodedState, encodedState);
+                && Arrays.equals(s.lastHidden, lastHidden) && Arrays.equals(s.encodedState, encodedState)
+                && Arrays.equals(s.likelihood, likelihood);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(layoutVersion, fingerprint, codecId, eventsSeen, lastEventTime)
-                + 31 * Arrays.hashCode(lastHidden) + 17 * Arrays.hashCode(encodedState);
+                + 31 * Arrays.hashCode(lastHidden) + 17 * Arrays.hashCode(encodedState) + 7 * Arrays.hashCode(likelihood);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.flinkmamba.operator;
 
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
@@ -9,9 +10,9 @@ import org.apache.flink.core.memory.DataOutputView;
 import java.io.IOException;
 
 /**
- * The keyed-state serializer of {@link StoredKeyState}, so that no Kryo runs on this path. Format version 1:
+ * The keyed-state serializer of {@link StoredKeyState}, so that no Kryo runs on this path. Format version 2:
  * <pre>
- *   byte   format version (1)
+ *   byte   format version (2)
  *   int    layout version
  *   long   model fingerprint
  *   byte   codec id
@@ -19,12 +20,15 @@ import java.io.IOException;
  *   long   last event time
  *   int n, n floats    last hidden vector
  *   int m, m bytes     encoded state
+ *   int k, k doubles   anomaly likelihood state (format 2 on; format 1 records read with none)
  * </pre>
- * The leading byte lets a later format read this one; the snapshot is a plain singleton snapshot.
+ * Every record starts with its format byte, so this version reads format 1 records as well; the snapshot
+ * (version 4; versions 2 and 3 were Flink's SimpleTypeSerializerSnapshot of format 1) records the format.
  */
 public final class StoredKeyStateSerializer extends TypeSerializerSingleton<StoredKeyState> {
     public static final StoredKeyStateSerializer INSTANCE = new StoredKeyStateSerializer();
-    private static final byte FORMAT = 1;
+    private static final byte FORMAT = 2;
+    private static final byte FORMAT_WITHOUT_LIKELIHOOD = 1;
 
     @Override
     public boolean isImmutableType() {
@@ -39,7 +43,8 @@ public final class StoredKeyStateSerializer extends TypeSerializerSingleton<Stor
     @Override
     public StoredKeyState copy(StoredKeyState from) {
         return new StoredKeyState(from.layoutVersion(), from.fingerprint(), from.codecId(), from.eventsSeen(),
-                from.lastEventTime(), from.lastHidden().clone(), from.encodedState().clone());
+                from.lastEventTime(), from.lastHidden().clone(), from.encodedState().clone(),
+                from.likelihood().clone());
     }
 
     @Override
@@ -66,13 +71,18 @@ public final class StoredKeyStateSerializer extends TypeSerializerSingleton<Stor
         }
         out.writeInt(s.encodedState().length);
         out.write(s.encodedState());
+        out.writeInt(s.likelihood().length);
+        for (double v : s.likelihood()) {
+            out.writeDouble(v);
+        }
     }
 
     @Override
     public StoredKeyState deserialize(DataInputView in) throws IOException {
         byte format = in.readByte();
-        if (format != FORMAT) {
-            throw new IOException("stored Mamba key state has format " + format + ", this version reads " + FORMAT);
+        if (format != FORMAT && format != FORMAT_WITHOUT_LIKELIHOOD) {
+            throw new IOException("stored Mamba key state has format " + format + ", this version reads "
+                    + FORMAT_WITHOUT_LIKELIHOOD + " and " + FORMAT);
         }
         int layoutVersion = in.readInt();
         long fingerprint = in.readLong();
@@ -85,7 +95,11 @@ public final class StoredKeyStateSerializer extends TypeSerializerSingleton<Stor
         }
         byte[] encoded = new byte[checkedLength(in.readInt())];
         in.readFully(encoded);
-        return new StoredKeyState(layoutVersion, fingerprint, codec, events, lastTime, hidden, encoded);
+        double[] likelihood = new double[format == FORMAT ? checkedLength(in.readInt()) : 0];
+        for (int i = 0; i < likelihood.length; i++) {
+            likelihood[i] = in.readDouble();
+        }
+        return new StoredKeyState(layoutVersion, fingerprint, codec, events, lastTime, hidden, encoded, likelihood);
     }
 
     private static int checkedLength(int n) throws IOException {
@@ -110,10 +124,56 @@ public final class StoredKeyStateSerializer extends TypeSerializerSingleton<Stor
         return new Snapshot();
     }
 
-    /** Snapshot of the config-less serializer; restores to {@link #INSTANCE}. */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<StoredKeyState> {
-        public Snapshot() {
-            super(() -> INSTANCE);
+    /**
+     * Snapshot of the config-less serializer; restores to {@link #INSTANCE}, which reads every record format,
+     * so any earlier snapshot of this class is compatible as is.
+     */
+    public static final class Snapshot implements TypeSerializerSnapshot<StoredKeyState> {
+        private static final int VERSION = 4;
+        private int format = FORMAT;
+
+        public Snapshot() {}
+
+        /** The record format the snapshotted serializer wrote. */
+        public int format() {
+            return format;
+        }
+
+        @Override
+        public int getCurrentVersion() {
+            return VERSION;
+        }
+
+        @Override
+        public void writeSnapshot(DataOutputView out) throws IOException {
+            out.writeByte(FORMAT);
+        }
+
+        @Override
+        public void readSnapshot(int readVersion, DataInputView in, ClassLoader classLoader) throws IOException {
+            switch (readVersion) {
+                case 2 -> {
+                    in.readUTF(); // SimpleTypeSerializerSnapshot v2 wrote the serializer's class name
+                    format = FORMAT_WITHOUT_LIKELIHOOD;
+                }
+                case 3 -> format = FORMAT_WITHOUT_LIKELIHOOD;
+                case VERSION -> format = in.readByte();
+                default -> throw new IOException("unknown snapshot version " + readVersion + " of "
+                        + StoredKeyStateSerializer.class.getSimpleName());
+            }
+        }
+
+        @Override
+        public TypeSerializer<StoredKeyState> restoreSerializer() {
+            return INSTANCE;
+        }
+
+        @Override
+        public TypeSerializerSchemaCompatibility<StoredKeyState> resolveSchemaCompatibility(
+                TypeSerializerSnapshot<StoredKeyState> oldSerializerSnapshot) {
+            return oldSerializerSnapshot instanceof Snapshot
+                    ? TypeSerializerSchemaCompatibility.compatibleAsIs()
+                    : TypeSerializerSchemaCompatibility.incompatible();
         }
     }
 }

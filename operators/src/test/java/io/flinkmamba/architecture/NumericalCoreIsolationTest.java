@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * it is tested and benchmarked alone, and the GPU tests run it with a small classpath.
  */
 class NumericalCoreIsolationTest {
-    private static final List<String> CORE_PACKAGES = List.of("model", "engine", "state", "safetensors", "tensor");
+    private static final List<String> CORE_PACKAGES = List.of("model", "engine", "state", "safetensors", "tensor", "event", "train");
 
     @Test
     void coreSourcesImportNothingFromFlink() throws IOException {

@@ -1,0 +1,139 @@
+package io.flinkmamba.cli;
+
+import io.flinkmamba.jobs.common.ConfigException;
+import io.flinkmamba.jobs.common.JobConfig;
+import io.flinkmamba.jobs.common.JobOptions;
+import io.flinkmamba.jobs.common.KafkaPipeline;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.File;
+import java.io.PrintStream;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+/** {@code run <job> --config FILE}: runs a Kafka job locally or submits it to a cluster. */
+@Command(name = "run",
+        mixinStandardHelpOptions = true,
+        description = {
+                "Runs a Kafka-to-Kafka job: 'anomaly' (numeric metrics -> anomaly scores) or 'session' (categorical"
+                        + " events -> next-event predictions, surprise, session markers).",
+                "Locally in an in-process Flink MiniCluster by default, or submitted to a running cluster with"
+                        + " --cluster. Exit 0 when the job finished, 1 when it failed, 2 on a bad configuration."})
+final class RunCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "JOB", description = "The job: ${COMPLETION-CANDIDATES}.")
+    KafkaJobs job;
+
+    @Option(names = "--config", required = true, paramLabel = "FILE", description = "The job's YAML configuration.")
+    Path configFile;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE",
+            description = "Overrides one setting (dotted key, e.g. kafka.bootstrap-servers=host:9092; lists as a;b).")
+    List<String> overrides = new ArrayList<>();
+
+    @Option(names = "--cluster", paramLabel = "HOST:PORT",
+            description = "Submit to the Flink cluster with this REST address instead of running locally.")
+    String cluster;
+
+    @Option(names = "--jar", paramLabel = "JAR",
+            description = "The job jar shipped to the cluster with --cluster (default: this tool's jar).")
+    Path jar;
+
+    @Option(names = "--progress-every", defaultValue = "10s", paramLabel = "DURATION",
+            description = "Interval of the plain progress lines when the output is not a terminal (default 10s).")
+    String progressEvery;
+
+    @Override
+    public Integer call() throws Exception {
+        JobConfig config;
+        try {
+            Map<String, String> settings = new LinkedHashMap<>(JobConfig.readYaml(configFile));
+            settings.putAll(JobConfig.parseOverrides(overrides));
+            config = job.configure(settings);
+        } catch (ConfigException e) {
+            e.problems().forEach(problem -> System.err.println("run: " + problem));
+            return 2;
+        }
+        StreamExecutionEnvironment env;
+        if (cluster == null) {
+            Path checkpoints = KafkaPipeline.temporaryCheckpoints(config.jobName());
+            Configuration flink = KafkaPipeline.flinkConfiguration(config, checkpoints);
+            env = StreamExecutionEnvironment.createLocalEnvironment(flink);
+            System.out.println("run: " + job + " job '" + config.jobName() + "' in a local MiniCluster, checkpoints in "
+                    + config.configuration().getOptional(JobOptions.CHECKPOINT_DIR).orElse(checkpoints.toString()));
+        } else {
+            String[] hostPort = cluster.split(":", 2);
+            if (hostPort.length != 2 || !hostPort[1].matches("\\d+")) {
+                System.err.println("run: --cluster must be HOST:PORT, got '" + cluster + "'");
+                return 2;
+            }
+            Path jobJar = jar != null ? jar : ownJar();
+            if (jobJar == null || !Files.isRegularFile(jobJar)) {
+                System.err.println("run: --cluster needs the job jar: pass --jar (running from classes, not a jar)");
+                return 2;
+            }
+            env = StreamExecutionEnvironment.createRemoteEnvironment(hostPort[0], Integer.parseInt(hostPort[1]),
+                    KafkaPipeline.flinkConfiguration(config, null), jobJar.toString());
+            System.out.println("run: submitting " + job + " job '" + config.jobName() + "' to " + cluster);
+        }
+        job.build(env, config, stream -> stream);
+        JobClient client = env.executeAsync(config.jobName());
+        System.out.println("run: job id " + client.getJobID());
+        return follow(client, config, System.out, System.console() != null, parseDuration(progressEvery));
+    }
+
+    /** Prints progress until the job ends; 0 when it finished, 1 when it failed or was cancelled. */
+    static int follow(JobClient client, JobConfig config, PrintStream out, boolean terminal, Duration every)
+            throws Exception {
+        try (Progress progress = new Progress(config.kafkaProperties(),
+                List.of(config.get(JobOptions.OUTPUT_TOPIC), config.get(JobOptions.DEAD_LETTER_TOPIC)), out, terminal, every)) {
+            JobStatus status;
+            while (!(status = client.getJobStatus().get(30, TimeUnit.SECONDS)).isGloballyTerminalState()) {
+                Thread.sleep(progress.tickMillis());
+                progress.tick();
+            }
+            progress.done();
+            if (status == JobStatus.FINISHED) {
+                out.println("run: job finished");
+                return 0;
+            }
+            try {
+                client.getJobExecutionResult().get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                Throwable cause = e;
+                while (cause.getCause() != null) {
+                    cause = cause.getCause();
+                }
+                System.err.println("run: job " + status + ": " + cause);
+            }
+            return 1;
+        }
+    }
+
+    private static Duration parseDuration(String text) {
+        return org.apache.flink.util.TimeUtils.parseDuration(text);
+    }
+
+    private static Path ownJar() {
+        try {
+            File location = new File(RunCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return location.isFile() ? location.toPath() : null;
+        } catch (URISyntaxException | SecurityException e) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package io.flinkmamba.event;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class AnomalyLikelihoodTest {
+
+    @Test
+    void halfDuringProbationNanForNoScore() {
+        AnomalyLikelihood l = new AnomalyLikelihood(5, 100, 20);
+        double[] state = new double[l.stateSize()];
+        assertTrue(Double.isNaN(l.update(state, Double.NaN)));
+        assertEquals(0.0, state[0]);
+        for (int i = 0; i < 20; i++) {
+            assertEquals(0.5, l.update(state, 1 + 0.1 * (i % 3)));
+        }
+        assertTrue(l.update(state, 1.1) != 0.5);
+    }
+
+    @Test
+    void aSustainedRiseInScoresIsLikelyAnomalousAndNoiseIsNot() {
+        AnomalyLikelihood l = AnomalyLikelihood.withDefaults();
+        double[] state = new double[l.stateSize()];
+        SplittableRandom random = new SplittableRandom(1);
+        double sum = 0;
+        int n = 0;
+        double max = 0;
+        for (int i = 0; i < 3000; i++) {
+            double v = l.update(state, 2 + random.nextDouble());
+            if (i >= 1000) {
+                sum += v;
+                n++;
+                max = Math.max(max, v);
+            }
+        }
+        double mean = sum / n;
+        assertTrue(mean > 0.35 && mean < 0.65, "noise averages near 0.5, got " + mean);
+        double spike = 0;
+        for (int i = 0; i < 5; i++) {
+            spike = l.update(state, 6);
+        }
+        assertTrue(spike > 0.9999, "five scores far above the usual: " + spike);
+        assertTrue(spike > max, "above every likelihood of plain noise " + max);
+    }
+
+    @Test
+    void upperTailMatchesKnownValues() {
+        assertEquals(0.5, AnomalyLikelihood.upperTail(0), 1e-7);
+        assertEquals(0.158655254, AnomalyLikelihood.upperTail(1), 1e-7);
+        assertEquals(0.001349898, AnomalyLikelihood.upperTail(3), 1e-8);
+        assertEquals(0.977249868, AnomalyLikelihood.upperTail(-2), 1e-7);
+        assertEquals(2.866515719e-7, AnomalyLikelihood.upperTail(5), 1e-12);
+    }
+}
