@@ -366,8 +366,16 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Stops the job with a savepoint in this cluster's savepoint folder; returns the savepoint's path. */
     public String stopWithSavepoint(JobID job, Duration timeout) throws Exception {
+        return stopWithSavepoint(job, false, timeout);
+    }
+
+    /**
+     * Stops the job with a savepoint; with {@code drain}, first the final watermark, so that event-time
+     * operators emit what they hold (for a job that will not be continued).
+     */
+    public String stopWithSavepoint(JobID job, boolean drain, Duration timeout) throws Exception {
         try (RestClusterClient<StandaloneClusterId> client = client()) {
-            return client.stopWithSavepoint(job, false, savepointDir().toUri().toString(), SavepointFormatType.CANONICAL)
+            return client.stopWithSavepoint(job, drain, savepointDir().toUri().toString(), SavepointFormatType.CANONICAL)
                     .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         }
     }
