@@ -49,6 +49,10 @@ public final class KafkaTestSupport implements BeforeAllCallback, AfterAllCallba
         return unique;
     }
 
+    public void createOutputTopics(String... names) {
+        kafka.createTopics(1, names);
+    }
+
     /** Writes records (key, value) to a topic, partitioned by key, in order. */
     public void produce(String topic, List<String[]> keyValues) {
         produceBytes(topic, keyValues.stream().map(kv -> new byte[][] {

@@ -106,12 +106,19 @@ public final class JobConfig {
         return flat;
     }
 
+    /** A job's own checks, adding a message naming the setting per problem. */
+    @FunctionalInterface
+    public interface JobChecks {
+        void check(JobConfig config, List<String> problems);
+    }
+
     /**
      * Validates the settings of a job whose own options are {@code jobOptions}; {@code defaultName} names the
-     * job, its consumer group and transactional ids unless set.
+     * job, its consumer group and transactional ids unless set;
+     * {@code jobChecks} adds the job's own checks (run after the common ones, all reported together).
      */
-    public static JobConfig of(Map<String, String> settings, List<ConfigOption<?>> jobOptions, String defaultName)
-            throws ConfigException {
+    public static JobConfig of(Map<String, String> settings, List<ConfigOption<?>> jobOptions, String defaultName,
+                               JobChecks jobChecks) throws ConfigException {
         Map<String, ConfigOption<?>> known = new TreeMap<>();
         JobOptions.all().forEach(o -> known.put(o.key(), o));
         mambaOptions().forEach(o -> known.put(o.key(), o));
@@ -135,16 +142,16 @@ public final class JobConfig {
                 try {
                     configuration.get(option);
                 } catch (IllegalArgumentException e) {
-                    problems.add("setting '" + option.key() + "': cannot read '" + values.get(option.key()) + "' ("
-                            + option.description().toString().replaceAll("\\s+", " ").strip() + ")");
+                    String why = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
+                    problems.add("setting '" + option.key() + "': cannot read '" + values.get(option.key()) + "': " + why);
+                    // Checked no further; the other settings still are, so all problems come out together.
+                    configuration.removeKey(option.key());
                 }
             }
         }
-        if (!problems.isEmpty()) {
-            throw new ConfigException(problems);
-        }
         JobConfig config = new JobConfig(configuration, defaultName);
         config.checkCommon(problems);
+        jobChecks.check(config, problems);
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
@@ -215,7 +222,7 @@ public final class JobConfig {
 
     public void require(ConfigOption<?> option, List<String> problems) {
         if (!configuration.contains(option)) {
-            problems.add("missing required setting '" + option.key() + "' (" + option.description().toString().strip() + ")");
+            problems.add("missing required setting '" + option.key() + "'");
         }
     }
 

@@ -33,14 +33,17 @@ final class ParsingDeserializer implements KafkaRecordDeserializationSchema<Pars
 
     @Override
     public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<ParsedRecord> out) {
+        ParsedRecord parsedRecord;
         try {
-            out.collect(new ParsedRecord(mapping.parse(record, json, pattern, System.currentTimeMillis()), null));
+            parsedRecord = new ParsedRecord(mapping.parse(record, json, pattern, System.currentTimeMillis()), null);
             parsed.inc();
         } catch (EventMapping.BadRecord bad) {
-            out.collect(new ParsedRecord(null, DeadLetter.of(bad.reason(), bad.getMessage(), record)));
+            parsedRecord = new ParsedRecord(null, DeadLetter.of(bad.reason(), bad.getMessage(), record));
         } catch (RuntimeException unexpected) {
-            out.collect(new ParsedRecord(null, DeadLetter.of(DeadLetterReason.UNPARSEABLE, String.valueOf(unexpected), record)));
+            parsedRecord = new ParsedRecord(null, DeadLetter.of(DeadLetterReason.UNPARSEABLE, String.valueOf(unexpected), record));
         }
+        // Outside the try: a failure downstream (chained operators) must fail the job, not make a dead letter.
+        out.collect(parsedRecord);
     }
 
     @Override

@@ -46,24 +46,20 @@ public final class SessionJob {
 
     /** Validates the settings, including the model folder against the mapping. */
     public static JobConfig configure(Map<String, String> settings) throws ConfigException {
-        JobConfig config = JobConfig.of(settings, options(), "flink-mamba-session");
-        List<String> problems = new ArrayList<>();
-        config.require(SessionOptions.CATEGORICAL_FIELD, problems);
-        config.require(SessionOptions.CATEGORIES, problems);
-        config.atLeast(SessionOptions.TOP_K, 1, problems);
-        if (config.get(MambaOptions.SESSION_GAP).isZero()) {
-            problems.add("setting 'mamba.session.gap' is required by the session job (the idle time that ends a session)");
-        }
-        if (!config.get(MambaOptions.SESSION_EVENT_TIME)) {
-            problems.add("setting 'mamba.session.event-time' must be true in the session job (sessions end in event time)");
-        }
-        if (problems.isEmpty()) {
-            checkModel(config, problems);
-        }
-        if (!problems.isEmpty()) {
-            throw new ConfigException(problems);
-        }
-        return config;
+        return JobConfig.of(settings, options(), "flink-mamba-session", (config, problems) -> {
+            config.require(SessionOptions.CATEGORICAL_FIELD, problems);
+            config.require(SessionOptions.CATEGORIES, problems);
+            config.atLeast(SessionOptions.TOP_K, 1, problems);
+            if (config.get(MambaOptions.SESSION_GAP).isZero()) {
+                problems.add("setting 'mamba.session.gap' is required by the session job (the idle time that ends a session)");
+            }
+            if (!config.get(MambaOptions.SESSION_EVENT_TIME)) {
+                problems.add("setting 'mamba.session.event-time' must be true in the session job (sessions end in event time)");
+            }
+            if (problems.isEmpty()) {
+                checkModel(config, problems);
+            }
+        });
     }
 
     private static void checkModel(JobConfig config, List<String> problems) {

@@ -59,6 +59,7 @@ class SessionJobTest {
                 }
             }
         }
+        records.add(new String[] {"u0", String.format("{\"user\":\"u0\",\"ts\":%d,\"type\":\"teleport\"}", BASE + 1)});
         KAFKA.produce(topics + "-in", records);
 
         Map<String, String> settings = JobRuns.with(JobRuns.settings(KAFKA, topics, model),
@@ -71,6 +72,7 @@ class SessionJobTest {
         env.execute();
 
         ObjectMapper json = new ObjectMapper();
+
         List<JsonNode> out = new ArrayList<>();
         for (ConsumerRecord<String, String> r : KAFKA.consumeAll(topics + "-out")) {
             out.add(json.readTree(r.value()));
@@ -79,7 +81,11 @@ class SessionJobTest {
         List<JsonNode> ends = out.stream().filter(n -> n.get("type").asText().equals("session_end")).toList();
         assertEquals(events, results.size());
         assertEquals(6, ends.size(), "two sessions per user, each ended after the gap (or the end of input)");
-        assertTrue(KAFKA.consumeAll(topics + "-dead").isEmpty());
+        List<ConsumerRecord<String, String>> dead = KAFKA.consumeAll(topics + "-dead");
+        assertEquals(1, dead.size());
+        JsonNode letter = json.readTree(dead.get(0).value());
+        assertEquals("unknown_category", letter.get("reason").asText());
+        assertTrue(letter.get("detail").asText().contains("teleport"), letter.toString());
 
         Map<String, JsonNode> previous = new HashMap<>();
         int starts = 0;

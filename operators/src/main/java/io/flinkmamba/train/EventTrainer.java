@@ -1,0 +1,441 @@
+package io.flinkmamba.train;
+
+import io.flinkmamba.engine.CpuEngine;
+import io.flinkmamba.event.EventFields;
+import io.flinkmamba.event.EventModel;
+import io.flinkmamba.event.EventModels;
+import io.flinkmamba.event.EventSchema;
+import io.flinkmamba.model.MambaConfig;
+import io.flinkmamba.train.EventNetwork.Encoded;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Trains an event model on keyed event sequences on the CPU: truncated backpropagation through time over
+ * {@link EventNetwork} (the engine's forward math), AdamW with decoupled weight decay, global gradient norm
+ * clipping, linear warmup then cosine decay of the learning rate, worker threads over the sequences of a
+ * batch. Deterministic for a seed whatever the thread count: each sequence's gradient goes into its own
+ * buffer and the buffers are summed in batch order. Keys are split into training and validation by the
+ * seed; after every epoch the validation loss is measured through the CPU engine and
+ * {@link EventModel#score} (what the operator reports), the best epoch's weights are kept, and training
+ * stops after {@code patience} epochs without improvement.
+ */
+public final class EventTrainer {
+    private static final double BETA1 = 0.9;
+    private static final double BETA2 = 0.999;
+    private static final double ADAM_EPS = 1e-8;
+    private static final int WARMUP_STEPS = 10;
+    private static final double FINAL_LR_FRACTION = 0.1;
+
+    private final EventSchema schema;
+    private final TrainingOptions options;
+    private final ParameterLayout layout;
+    private final EventNetwork network;
+    private final float[] mean;
+    private final float[] std;
+    private final double logStdSum;
+
+    private EventTrainer(EventSchema schema, TrainingOptions options, MambaConfig config, float[] mean, float[] std) {
+        this.schema = schema;
+        this.options = options;
+        this.layout = new ParameterLayout(schema, config);
+        this.network = new EventNetwork(layout);
+        this.mean = mean;
+        this.std = std;
+        double sum = 0;
+        for (float s : std) {
+            sum += Math.log(s);
+        }
+        this.logStdSum = sum;
+    }
+
+    public static TrainingResult train(EventSchema schema, List<TrainingSequence> sequences, TrainingOptions options,
+                                       Path outDir, TrainingListener listener) throws IOException {
+        for (TrainingSequence s : sequences) {
+            check(schema, s);
+        }
+        Split split = split(sequences, options);
+        if (split.train.stream().noneMatch(s -> s.length() >= 2)) {
+            throw new IllegalArgumentException("no training key has two or more events (nothing to predict)");
+        }
+        float[][] normalization = normalization(schema, split.train);
+        EventModel initial = EventModels.random(schema, normalization[0], normalization[1], options.dModel(),
+                options.nLayer(), options.dState(), options.seed());
+        EventTrainer trainer = new EventTrainer(schema, options, initial.backbone().config(), normalization[0],
+                normalization[1]);
+        return trainer.run(initial, split, outDir, listener);
+    }
+
+    private static void check(EventSchema schema, TrainingSequence s) {
+        int f = schema.numericCount();
+        for (int t = 0; t < s.length(); t++) {
+            if (s.numeric()[t].length != f) {
+                throw new IllegalArgumentException("key " + s.key() + " event " + t + " has " + s.numeric()[t].length
+                        + " numeric values, the schema " + f);
+            }
+            for (int i = 0; i < f; i++) {
+                if (!Float.isFinite(s.numeric()[t][i])) {
+                    throw new IllegalArgumentException("key " + s.key() + " event " + t + ": field '"
+                            + schema.numericFields().get(i) + "' is " + s.numeric()[t][i]);
+                }
+            }
+        }
+        if (schema.hasCategory()) {
+            if (s.category() == null || s.category().length != s.length()) {
+                throw new IllegalArgumentException("key " + s.key() + " needs one category per event");
+            }
+            for (int t = 0; t < s.length(); t++) {
+                if (s.category()[t] < 0 || s.category()[t] >= schema.categoryCount()) {
+                    throw new IllegalArgumentException("key " + s.key() + " event " + t + ": category index "
+                            + s.category()[t] + " outside 0.." + (schema.categoryCount() - 1));
+                }
+            }
+        }
+    }
+
+    private record Split(List<TrainingSequence> train, List<TrainingSequence> validation) {}
+
+    /** Keys shuffled by the seed; the first validationShare of them (at least one when asked, never all). */
+    private static Split split(List<TrainingSequence> sequences, TrainingOptions options) {
+        Map<String, List<TrainingSequence>> byKey = new LinkedHashMap<>();
+        for (TrainingSequence s : sequences) {
+            byKey.computeIfAbsent(s.key(), k -> new ArrayList<>()).add(s);
+        }
+        List<String> keys = new ArrayList<>(byKey.keySet());
+        Collections.sort(keys);
+        Collections.shuffle(keys, new java.util.Random(options.seed()));
+        int held = options.validationShare() == 0 || keys.size() < 2 ? 0
+                : Math.min(keys.size() - 1, Math.max(1, (int) Math.round(keys.size() * options.validationShare())));
+        List<TrainingSequence> validation = new ArrayList<>();
+        List<TrainingSequence> train = new ArrayList<>();
+        for (int i = 0; i < keys.size(); i++) {
+            (i < held ? validation : train).addAll(byKey.get(keys.get(i)));
+        }
+        return new Split(train, validation);
+    }
+
+    /** Mean and standard deviation of every numeric field over the training events (std 1 for a constant). */
+    private static float[][] normalization(EventSchema schema, List<TrainingSequence> train) {
+        int f = schema.numericCount();
+        double[] sum = new double[f];
+        double[] sumSq = new double[f];
+        long n = 0;
+        for (TrainingSequence s : train) {
+            for (float[] event : s.numeric()) {
+                for (int i = 0; i < f; i++) {
+                    sum[i] += event[i];
+                }
+                n++;
+            }
+        }
+        float[] mean = new float[f];
+        float[] std = new float[f];
+        for (int i = 0; i < f; i++) {
+            mean[i] = (float) (sum[i] / n);
+        }
+        for (TrainingSequence s : train) {
+            for (float[] event : s.numeric()) {
+                for (int i = 0; i < f; i++) {
+                    double v = event[i] - mean[i];
+                    sumSq[i] += v * v;
+                }
+            }
+        }
+        for (int i = 0; i < f; i++) {
+            double sd = Math.sqrt(sumSq[i] / n);
+            std[i] = sd > 1e-6 * Math.max(1, Math.abs(mean[i])) ? (float) sd : 1f;
+        }
+        return new float[][] {mean, std};
+    }
+
+    private Encoded encode(TrainingSequence s) {
+        int f = schema.numericCount();
+        float[] z = new float[s.length() * f];
+        for (int t = 0; t < s.length(); t++) {
+            for (int i = 0; i < f; i++) {
+                z[t * f + i] = (s.numeric()[t][i] - mean[i]) / std[i];
+            }
+        }
+        return new Encoded(s.key(), s.length(), z, schema.hasCategory() ? s.category() : null);
+    }
+
+    private TrainingResult run(EventModel initial, Split split, Path outDir, TrainingListener listener)
+            throws IOException {
+        List<Encoded> train = new ArrayList<>();
+        for (TrainingSequence s : split.train) {
+            if (s.length() >= 2) {
+                train.add(encode(s));
+            }
+        }
+        float[] w = layout.flatten(initial);
+        float[] m = new float[w.length];
+        float[] v = new float[w.length];
+        float[] best = w.clone();
+        double bestScore = Double.POSITIVE_INFINITY;
+        double bestTrain = Double.NaN;
+        double bestValidation = Double.NaN;
+        int sinceBest = 0;
+        int batchSize = options.batchSize();
+        float[][] grads = new float[batchSize][w.length];
+        float[][] states = new float[batchSize][network.stateLayout().floatsPerKey()];
+        double[] losses = new double[batchSize];
+        List<double[]> curve = new ArrayList<>();
+        SplittableRandom random = new SplittableRandom(options.seed() ^ 0x9E3779B97F4A7C15L);
+        ExecutorService pool = options.threads() > 1 ? Executors.newFixedThreadPool(options.threads(), r -> {
+            Thread t = new Thread(r, "event-trainer");
+            t.setDaemon(true);
+            return t;
+        }) : null;
+        ThreadLocal<EventNetwork.Workspace> workspaces =
+                ThreadLocal.withInitial(() -> network.workspace(options.bptt()));
+        long step = 0;
+        long trainedEvents = 0;
+        long started = System.nanoTime();
+        int epochsRun = 0;
+        try {
+            int batches = (train.size() + batchSize - 1) / batchSize;
+            for (int epoch = 1; epoch <= options.epochs(); epoch++) {
+                epochsRun = epoch;
+                shuffle(train, random);
+                double epochLoss = 0;
+                long epochTargets = 0;
+                for (int b = 0; b < batches; b++) {
+                    List<Encoded> batch = train.subList(b * batchSize, Math.min(train.size(), (b + 1) * batchSize));
+                    for (float[] s : states) {
+                        java.util.Arrays.fill(s, 0f);
+                    }
+                    int longest = batch.stream().mapToInt(Encoded::length).max().orElse(0);
+                    double batchLoss = 0;
+                    long batchTargets = 0;
+                    for (int start = 0; start < longest - 1; start += options.bptt()) {
+                        int targets = 0;
+                        for (Encoded s : batch) {
+                            targets += start < s.length() ? EventNetwork.targets(s, start,
+                                    Math.min(options.bptt(), s.length() - start)) : 0;
+                        }
+                        if (targets == 0) {
+                            continue;
+                        }
+                        gradients(w, batch, start, grads, states, losses, pool, workspaces);
+                        float[] g = grads[0];
+                        double loss = losses[0];
+                        for (int i = 1; i < batch.size(); i++) {
+                            float[] gi = grads[i];
+                            for (int j = 0; j < g.length; j++) {
+                                g[j] += gi[j];
+                            }
+                            loss += losses[i];
+                        }
+                        float scale = 1f / targets;
+                        for (int j = 0; j < g.length; j++) {
+                            g[j] *= scale;
+                        }
+                        double progress = (epoch - 1 + (b + (double) start / longest) / batches) / options.epochs();
+                        adamW(w, g, m, v, ++step, learningRate(step, progress));
+                        batchLoss += loss;
+                        batchTargets += targets;
+                        trainedEvents += targets;
+                    }
+                    epochLoss += batchLoss;
+                    epochTargets += batchTargets;
+                    if (listener != null) {
+                        listener.batch(epoch, b + 1, batches, batchLoss / Math.max(1, batchTargets));
+                    }
+                }
+                double trainLoss = epochLoss / Math.max(1, epochTargets);
+                double validationLoss = split.validation.isEmpty() ? Double.NaN
+                        : validationLoss(layout.model(w, mean, std), split.validation, pool);
+                curve.add(new double[] {trainLoss, validationLoss});
+                if (listener != null) {
+                    listener.epoch(epoch, trainLoss, validationLoss);
+                }
+                double score = split.validation.isEmpty() ? trainLoss : validationLoss;
+                if (score < bestScore) {
+                    bestScore = score;
+                    bestTrain = trainLoss;
+                    bestValidation = validationLoss;
+                    System.arraycopy(w, 0, best, 0, w.length);
+                    sinceBest = 0;
+                } else if (++sinceBest >= options.patience()) {
+                    break;
+                }
+            }
+        } finally {
+            if (pool != null) {
+                pool.shutdownNow();
+            }
+        }
+        double seconds = (System.nanoTime() - started) / 1e9;
+        EventModel trained = layout.model(best, mean, std);
+        trained.write(outDir);
+        return new TrainingResult(outDir, epochsRun, bestTrain, bestValidation, List.copyOf(curve),
+                trainedEvents / Math.max(1e-9, seconds));
+    }
+
+    /** Fisher-Yates with the trainer's generator (deterministic for the seed). */
+    private static void shuffle(List<Encoded> list, SplittableRandom random) {
+        for (int i = list.size() - 1; i > 0; i--) {
+            Collections.swap(list, i, random.nextInt(i + 1));
+        }
+    }
+
+    /** Each sequence's stretch from {@code start}: its gradient into grads[i], loss into losses[i]. */
+    private void gradients(float[] w, List<Encoded> batch, int start, float[][] grads, float[][] states,
+                           double[] losses, ExecutorService pool, ThreadLocal<EventNetwork.Workspace> workspaces) {
+        List<Runnable> tasks = new ArrayList<>(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            int index = i;
+            Encoded s = batch.get(i);
+            java.util.Arrays.fill(grads[i], 0f);
+            losses[i] = 0;
+            if (start >= s.length() - 1) {
+                continue;
+            }
+            int length = Math.min(options.bptt(), s.length() - start);
+            tasks.add(() -> losses[index] = network.run(w, s, start, length, states[index], grads[index], logStdSum,
+                    workspaces.get()));
+        }
+        runAll(tasks, pool);
+    }
+
+    private static void runAll(List<Runnable> tasks, ExecutorService pool) {
+        if (pool == null) {
+            tasks.forEach(Runnable::run);
+            return;
+        }
+        List<Future<?>> futures = new ArrayList<>();
+        for (Runnable task : tasks) {
+            futures.add(pool.submit(task));
+        }
+        for (Future<?> future : futures) {
+            try {
+                future.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("training interrupted", e);
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("training failed: " + e.getCause(), e.getCause());
+            }
+        }
+    }
+
+    /** Linear warmup over the first steps, then cosine from the peak to 10% of it over the run. */
+    private double learningRate(long step, double progress) {
+        double warmup = Math.min(1.0, (double) step / WARMUP_STEPS);
+        double cosine = FINAL_LR_FRACTION + (1 - FINAL_LR_FRACTION) * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress)));
+        return options.learningRate() * warmup * cosine;
+    }
+
+    /** Clips the gradient's global norm, then one AdamW step with bias correction. */
+    private void adamW(float[] w, float[] g, float[] m, float[] v, long step, double lr) {
+        if (options.clipNorm() > 0) {
+            double sq = 0;
+            for (float x : g) {
+                sq += (double) x * x;
+            }
+            double norm = Math.sqrt(sq);
+            if (norm > options.clipNorm()) {
+                float scale = (float) (options.clipNorm() / norm);
+                for (int j = 0; j < g.length; j++) {
+                    g[j] *= scale;
+                }
+            }
+        }
+        float b1 = (float) BETA1;
+        float b2 = (float) BETA2;
+        float c1 = (float) (1 / (1 - Math.pow(BETA1, step)));
+        float c2 = (float) (1 / (1 - Math.pow(BETA2, step)));
+        float rate = (float) lr;
+        float eps = (float) ADAM_EPS;
+        for (ParameterLayout.Segment segment : layout.segments) {
+            float decay = segment.decay() ? (float) (lr * options.weightDecay()) : 0f;
+            int end = segment.offset() + segment.size();
+            for (int j = segment.offset(); j < end; j++) {
+                float gj = g[j];
+                m[j] = b1 * m[j] + (1 - b1) * gj;
+                v[j] = b2 * v[j] + (1 - b2) * gj * gj;
+                w[j] -= rate * (m[j] * c1) / ((float) Math.sqrt(v[j] * c2) + eps) + decay * w[j];
+            }
+        }
+    }
+
+    /**
+     * Mean NLL per predicted event of {@code sequences} under {@code model}, as the operator scores: each key
+     * through the CPU engine from a zero state, event t+1 scored by {@link EventModel#score} from hidden t.
+     * Sequences are spread over the pool, one engine per task; sums are added in sequence order.
+     */
+    static double validationLoss(EventModel model, List<TrainingSequence> sequences, ExecutorService pool) {
+        double[] loss = new double[sequences.size()];
+        long[] targets = new long[sequences.size()];
+        int parts = pool == null ? 1 : Math.min(sequences.size(), 4 * Runtime.getRuntime().availableProcessors());
+        List<Runnable> tasks = new ArrayList<>();
+        for (int part = 0; part < parts; part++) {
+            int from = part * sequences.size() / parts;
+            int to = (part + 1) * sequences.size() / parts;
+            tasks.add(() -> {
+                try (CpuEngine engine = new CpuEngine(model.backbone())) {
+                    for (int i = from; i < to; i++) {
+                        TrainingSequence s = sequences.get(i);
+                        loss[i] = sequenceLoss(model, engine, s);
+                        targets[i] = Math.max(0, s.length() - 1);
+                    }
+                }
+            });
+        }
+        runAll(tasks, pool);
+        double sum = 0;
+        long n = 0;
+        for (int i = 0; i < loss.length; i++) {
+            sum += loss[i];
+            n += targets[i];
+        }
+        return n == 0 ? Double.NaN : sum / n;
+    }
+
+    private static double sequenceLoss(EventModel model, CpuEngine engine, TrainingSequence s) {
+        int d = model.backbone().config().dModel();
+        int length = s.length();
+        if (length < 2) {
+            return 0;
+        }
+        EventFields fields = new EventFields(model.schema());
+        float[] features = new float[length * d];
+        float[] one = new float[d];
+        for (int t = 0; t < length; t++) {
+            set(fields, s, t);
+            model.encode(fields, one);
+            System.arraycopy(one, 0, features, t * d, d);
+        }
+        float[] state = new float[model.backbone().config().stateLayout().floatsPerKey()];
+        float[] hidden = new float[length * d];
+        engine.forward(length, null, features, state, hidden, null);
+        double sum = 0;
+        for (int t = 1; t < length; t++) {
+            set(fields, s, t);
+            sum += model.score(java.util.Arrays.copyOfRange(hidden, (t - 1) * d, t * d), fields);
+        }
+        return sum;
+    }
+
+    private static void set(EventFields fields, TrainingSequence s, int t) {
+        fields.clear();
+        float[] values = s.numeric()[t];
+        for (int i = 0; i < values.length; i++) {
+            fields.numeric(i, values[i]);
+        }
+        if (s.category() != null) {
+            fields.category(s.category()[t]);
+        }
+    }
+}
