@@ -21,6 +21,7 @@ import java.util.List;
                 CheckReferenceCommand.class,
                 BenchCommand.class,
                 ClusterCommand.class,
+                SoakCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class FlinkMambaCli implements Runnable {

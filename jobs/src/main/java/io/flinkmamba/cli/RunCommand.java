@@ -5,6 +5,7 @@ import io.flinkmamba.jobs.common.JobConfig;
 import io.flinkmamba.jobs.common.JobOptions;
 import io.flinkmamba.jobs.common.KafkaPipeline;
 import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.client.program.StreamContextEnvironment;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -69,7 +70,12 @@ final class RunCommand implements Callable<Integer> {
             return 2;
         }
         StreamExecutionEnvironment env;
-        if (cluster == null) {
+        if (cluster == null && StreamExecutionEnvironment.getExecutionEnvironment() instanceof StreamContextEnvironment) {
+            // Started by Flink itself (application mode, e.g. the Kubernetes operator, or `flink run`): the job
+            // goes to the cluster that runs this main, with that cluster's checkpoint storage.
+            env = StreamExecutionEnvironment.getExecutionEnvironment(KafkaPipeline.flinkConfiguration(config, null));
+            System.out.println("run: " + job + " job '" + config.jobName() + "' on the cluster that started it");
+        } else if (cluster == null) {
             Path checkpoints = KafkaPipeline.temporaryCheckpoints(config.jobName());
             Configuration flink = KafkaPipeline.flinkConfiguration(config, checkpoints);
             env = StreamExecutionEnvironment.createLocalEnvironment(flink);

@@ -120,7 +120,15 @@ public final class LocalCluster implements AutoCloseable {
         // A killed TaskManager is noticed within seconds (missed heartbeats, refused heartbeat RPCs).
         conf.put("heartbeat.interval", "1s");
         conf.put("heartbeat.timeout", "8s");
+        // Restart a failed job after a second, every time (up to 100 times): no backoff growing over repeated
+        // failures, so recovery time does not depend on how many failures came before.
+        conf.put("restart-strategy.type", "fixed-delay");
+        conf.put("restart-strategy.fixed-delay.attempts", "100");
+        conf.put("restart-strategy.fixed-delay.delay", "1s");
         conf.put("env.java.opts.all", "--add-modules jdk.incubator.vector");
+        // The processes' own class path already holds every class of a flink-mamba job jar (the same jar);
+        // parent-first keeps one copy of each class (child-first would load Kafka's client classes twice).
+        conf.put("classloader.resolve-order", "parent-first");
         conf.putAll(settings.extraConfig());
         StringBuilder yaml = new StringBuilder("# Written by `flink-mamba cluster start`.\n");
         conf.forEach((k, v) -> yaml.append(k).append(": ").append(quote(v)).append('\n'));

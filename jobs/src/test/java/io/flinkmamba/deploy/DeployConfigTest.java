@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.flinkmamba.jobs.anomaly.AnomalyJob;
+import io.flinkmamba.jobs.common.ConfigException;
+import io.flinkmamba.jobs.common.JobConfig;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.CoreOptions;
@@ -26,6 +29,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -64,7 +68,7 @@ class DeployConfigTest {
     @Test
     void everyYamlFileParses() throws IOException {
         List<Path> files = yamlFiles();
-        assertTrue(files.size() >= 3, "deploy/ has config.yaml and two FlinkDeployments: " + files);
+        assertTrue(files.size() >= 4, "deploy/ has config.yaml, two FlinkDeployments and the job settings: " + files);
         for (Path file : files) {
             assertFalse(documents(file).isEmpty(), file + " has no YAML document");
         }
@@ -106,6 +110,7 @@ class DeployConfigTest {
                 "TaskManager GPU limit = external-resource.gpu.amount");
         assertFalse(deployment.path("spec").path("jobManager").toString().contains("nvidia.com/gpu"),
                 "the JobManager needs no GPU");
+        assertEquals("cuda", jobSettings(deployment, "anomaly-gpu.yaml").get("mamba.engine"), "the GPU deployment runs the CUDA engine");
     }
 
     @Test
@@ -115,6 +120,7 @@ class DeployConfigTest {
         JsonNode conf = deployment.path("spec").path("flinkConfiguration");
         assertTrue(conf.path("external-resources").isMissingNode(), "a CPU-only deployment asks for no GPU");
         assertFalse(deployment.toString().contains("nvidia.com/gpu"), "a CPU-only deployment asks for no GPU");
+        assertEquals("cpu", jobSettings(deployment, "anomaly-cpu.yaml").get("mamba.engine"), "the CPU deployment runs the CPU engine");
     }
 
     @Test
@@ -157,6 +163,12 @@ class DeployConfigTest {
         assertEquals("savepoint", job.path("upgradeMode").asText(), file + ": upgrades through a savepoint");
         assertEquals("running", job.path("state").asText(), file);
         assertTrue(job.path("parallelism").asInt() >= 1, file + ": parallelism");
+        assertEquals("io.flinkmamba.cli.ApplicationMode", job.path("entryClass").asText(), file + ": no System.exit in the JobManager");
+        try {
+            Class.forName(job.path("entryClass").asText()).getMethod("main", String[].class);
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError(file + ": entryClass has no main method", e);
+        }
         assertEquals("run", job.path("args").path(0).asText(), file + ": the tool's run command");
         assertEquals("anomaly", job.path("args").path(1).asText(), file + ": the anomaly job");
 
@@ -176,6 +188,54 @@ class DeployConfigTest {
                 text(conf, "high-availability.storageDir").replaceFirst("^file://", ""),
                 job.path("args").path(3).asText())) {
             assertTrue(mounts.stream().anyMatch(path::startsWith), file + ": " + path + " is on a mounted volume " + mounts);
+        }
+    }
+
+    /**
+     * The job settings the deployment mounts (a ConfigMap of anomaly-job-config.yaml at the --config path),
+     * validated by the anomaly job's own configuration: every problem but the model folder, which exists only
+     * in the cluster, fails the test. The job's parallelism equals the deployment's.
+     */
+    static Map<String, String> jobSettings(JsonNode deployment, String file) throws IOException {
+        JsonNode spec = deployment.path("spec");
+        String configPath = spec.path("job").path("args").path(3).asText();
+        String mountPath = configPath.substring(0, configPath.lastIndexOf('/'));
+        String volume = null;
+        for (JsonNode mount : mainContainer(spec.path("podTemplate")).path("volumeMounts")) {
+            if (mount.path("mountPath").asText().equals(mountPath)) {
+                volume = mount.path("name").asText();
+            }
+        }
+        String configMap = null;
+        for (JsonNode v : spec.path("podTemplate").path("spec").path("volumes")) {
+            if (v.path("name").asText().equals(volume)) {
+                configMap = v.path("configMap").path("name").asText();
+            }
+        }
+        assertNotNull(configMap, file + ": " + mountPath + " is a mounted ConfigMap");
+        String yaml = null;
+        for (JsonNode document : documents(DEPLOY.resolve("k8s/anomaly-job-config.yaml"))) {
+            if (document.path("kind").asText().equals("ConfigMap") && document.path("metadata").path("name").asText().equals(configMap)) {
+                yaml = document.path("data").path(configPath.substring(mountPath.length() + 1)).asText(null);
+            }
+        }
+        assertNotNull(yaml, file + ": ConfigMap " + configMap + " with " + configPath + " in anomaly-job-config.yaml");
+        Path settingsFile = Files.createTempFile("anomaly", ".yaml");
+        try {
+            Files.writeString(settingsFile, yaml);
+            Map<String, String> settings = JobConfig.readYaml(settingsFile);
+            try {
+                AnomalyJob.configure(settings);
+            } catch (ConfigException e) {
+                List<String> problems = e.problems().stream().filter(p -> !p.startsWith("setting 'mamba.model-dir'")).toList();
+                assertEquals(List.of(), problems, file + ": the job's settings");
+            }
+            assertEquals(spec.path("job").path("parallelism").asText(), settings.get("job.parallelism"), file + ": parallelism");
+            return settings;
+        } catch (ConfigException e) {
+            throw new AssertionError(file + ": " + e.problems(), e);
+        } finally {
+            Files.delete(settingsFile);
         }
     }
 
