@@ -34,6 +34,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -70,16 +71,6 @@ public final class LocalCluster implements AutoCloseable {
 
         public Settings withTaskManagers(int n) {
             return new Settings(n, slotsPerTaskManager, taskManagerMemory, jobManagerMemory, extraConfig);
-        }
-
-        public Settings withSlots(int slots) {
-            return new Settings(taskManagers, slots, taskManagerMemory, jobManagerMemory, extraConfig);
-        }
-
-        public Settings with(Map<String, String> more) {
-            Map<String, String> merged = new LinkedHashMap<>(extraConfig);
-            merged.putAll(more);
-            return new Settings(taskManagers, slotsPerTaskManager, taskManagerMemory, jobManagerMemory, merged);
         }
     }
 
@@ -248,7 +239,7 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Process name (jobmanager, taskmanager-N) to its process, empty when its pid no longer runs. */
     public Map<String, Optional<ProcessHandle>> processes() {
-        Map<String, Optional<ProcessHandle>> result = new java.util.TreeMap<>();
+        Map<String, Optional<ProcessHandle>> result = new TreeMap<>();
         try (Stream<Path> pids = Files.list(dir.resolve("pids"))) {
             for (Path pid : pids.filter(p -> p.toString().endsWith(".pid")).toList()) {
                 String name = pid.getFileName().toString().replace(".pid", "");
