@@ -1,68 +1,285 @@
 package io.flinkmamba.cli;
 
-import io.flinkmamba.engine.ReferenceCheck;
-import io.flinkmamba.model.MambaConfig;
-import io.flinkmamba.model.MambaConfig.LayerType;
-import io.flinkmamba.model.RandomModels;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flinkmamba.demo.DemoReport;
+import io.flinkmamba.demo.Detections;
+import io.flinkmamba.demo.SyntheticMetrics;
+import io.flinkmamba.demo.SyntheticMetrics.Kind;
+import io.flinkmamba.demo.SyntheticMetrics.Series;
+import io.flinkmamba.event.EventSchema;
+import io.flinkmamba.jobs.anomaly.AnomalyJob;
+import io.flinkmamba.jobs.anomaly.AnomalyOptions;
+import io.flinkmamba.jobs.common.ConfigException;
+import io.flinkmamba.jobs.common.JobConfig;
+import io.flinkmamba.jobs.common.KafkaPipeline;
+import io.flinkmamba.kafka.EmbeddedKafka;
+import io.flinkmamba.train.EventTrainer;
+import io.flinkmamba.train.TrainingOptions;
+import io.flinkmamba.train.TrainingResult;
+import io.flinkmamba.train.TrainingSequence;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 /**
- * The first-run demo. Until the streaming demo (embedded Kafka and Flink) exists, it exercises the
- * numerical core on nothing but the jar: it generates a tiny random Mamba-1 and Mamba-2 model in the
- * official folder layout, with expected outputs from the layer-by-layer full forward, and runs
- * check-reference on each, which steps every key event by event and compares.
+ * The streaming demo, with nothing but the jar: an embedded Kafka broker, a synthetic metric stream with
+ * labelled anomalies, a small event model trained on its clean prefix, the anomaly job on a local MiniCluster
+ * (RocksDB, checkpoints, exactly-once), and an HTML report of what it found.
  */
 @Command(name = "demo",
         mixinStandardHelpOptions = true,
-        description = "Generates tiny random Mamba-1 and Mamba-2 models and runs check-reference on them"
-                + " (step-by-step engine against the full-sequence forward).")
+        description = {
+                "Starts an embedded Kafka broker, produces a synthetic multi-key metric stream with labelled anomalies"
+                        + " (spikes, level shifts, drifts, stuck values) and a few bad records, trains a small event model"
+                        + " on the clean prefix (unless --model is given), runs the anomaly job on a local Flink"
+                        + " MiniCluster (RocksDB, checkpoints, exactly-once Kafka sink), reads its results and writes an"
+                        + " HTML report.",
+                "An anomaly counts as detected when an alarm (likelihood >= the threshold) starts between its first"
+                        + " changed event and " + Detections.WINDOW + " events after its last. Last line:"
+                        + " demo events=<n> keys=<k> precision=<p> recall=<r> eps=<events/s>."})
 final class DemoCommand implements Callable<Integer> {
+    private static final String FIELD = "value";
+    private static final int CLEAN_PREFIX = 600;
+    private static final int SPACING = 300;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Random seed (default 1).")
+    @Option(names = "--events", defaultValue = "24000", description = "Metric events in all (default 24000).")
+    int events;
+
+    @Option(names = "--keys", defaultValue = "8", description = "Keys (hosts) (default 8).")
+    int keys;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of the data and the training (default 1).")
     long seed;
 
-    @Option(names = "--keep", description = "Folder to write the generated models to, kept afterwards.")
-    Path keep;
+    @Option(names = "--model", paramLabel = "DIR", description = "An event model with one numeric field 'value'"
+            + " instead of training one.")
+    Path model;
+
+    @Option(names = "--threshold", defaultValue = "0.9999", description = "Anomaly likelihood threshold (default 0.9999).")
+    double threshold;
+
+    @Option(names = "--epochs", defaultValue = "12", description = "Most training epochs (default 12).")
+    int epochs;
+
+    @Option(names = "--report", paramLabel = "FILE", defaultValue = "flink-mamba-demo.html",
+            description = "Where to write the HTML report (default flink-mamba-demo.html).")
+    Path report;
 
     @Override
-    public Integer call() throws IOException {
-        Path root = keep != null ? Files.createDirectories(keep) : Files.createTempDirectory("flink-mamba-demo");
-        try {
-            int worst = 0;
-            for (LayerType layer : LayerType.values()) {
-                MambaConfig config = RandomModels.config(layer, 48, 2, 64, 16);
-                Path dir = root.resolve(layer.name().toLowerCase(java.util.Locale.ROOT) + "-tiny");
-                ReferenceCheck.writeSelfCheck(RandomModels.create(config, seed, 0.1f), dir, 4, 64, seed);
-                worst = Math.max(worst, CheckReferenceCommand.check(dir, System.out, System.err));
+    public Integer call() throws Exception {
+        long started = System.nanoTime();
+        int perKey = events / Math.max(1, keys);
+        if (keys < 1 || perKey < CLEAN_PREFIX + SPACING) {
+            System.err.println("demo: needs at least " + (CLEAN_PREFIX + SPACING) + " events per key (--events >= "
+                    + (CLEAN_PREFIX + SPACING) + " x --keys)");
+            return 2;
+        }
+        int total = perKey * keys;
+        List<Series> series = SyntheticMetrics.generate(keys, perKey, CLEAN_PREFIX, SPACING, seed);
+        long base = (System.currentTimeMillis() / SyntheticMetrics.INTERVAL_MILLIS - perKey - 1) * SyntheticMetrics.INTERVAL_MILLIS;
+        Path work = Files.createTempDirectory("flink-mamba-demo");
+        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            System.out.println("demo: embedded Kafka broker (KRaft) at " + kafka.bootstrapServers());
+            kafka.createTopics(2, "metrics");
+            kafka.createTopics(1, "anomalies", "dead-letters");
+            int bad = produce(kafka, series, base);
+            System.out.printf(Locale.ROOT, "demo: produced %,d metric events of %d keys (%d anomalies injected) and %d bad"
+                    + " records to 'metrics'%n", total, keys, series.stream().mapToInt(s -> s.anomalies().size()).sum(), bad);
+
+            Path modelDir = model != null ? model : train(series, work.resolve("model"));
+            JobConfig config = jobConfig(kafka, modelDir);
+            Configuration flink = KafkaPipeline.flinkConfiguration(config, work.resolve("checkpoints"));
+            flink.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(256));
+            flink.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(flink);
+            AnomalyJob.build(env, config, stream -> stream);
+            System.out.println("demo: anomaly job on a local MiniCluster (RocksDB, checkpoints every 2 s, exactly-once)");
+            long jobStarted = System.nanoTime();
+            if (RunCommand.runAndFollow(env, config, System.out, System.console() != null, Duration.ofSeconds(10)) != 0) {
+                return 1;
             }
-            System.out.println(worst == 0 ? "demo: stepping equals the full forward for both layer types"
-                    : "demo: MISMATCH");
-            return worst;
+            double jobSeconds = (System.nanoTime() - jobStarted) / 1e9;
+
+            Map<String, double[]> scores = new HashMap<>();
+            Map<String, double[]> likelihoods = new HashMap<>();
+            for (Series s : series) {
+                scores.put(s.key(), nanArray(perKey));
+                likelihoods.put(s.key(), nanArray(perKey));
+            }
+            int results = readResults(kafka, base, total, scores, likelihoods);
+            Map<String, Integer> deadLetters = readDeadLetters(kafka, bad);
+            Detections.Result result = Detections.evaluate(series, likelihoods, threshold);
+            double eps = total / jobSeconds;
+
+            List<String> summary = new ArrayList<>();
+            summary.add(String.format(Locale.ROOT, "events %,d, keys %d, results %,d, dead letters %s", total, keys, results,
+                    deadLetters));
+            for (Kind kind : Kind.values()) {
+                int[] counts = result.detectedByKind().get(kind);
+                summary.add(String.format(Locale.ROOT, "%-12s detected %d of %d", kind.label(), counts[0], counts[1]));
+            }
+            summary.add(String.format(Locale.ROOT, "alarms %d, in an anomaly's window %d; anomalies %d, detected %d",
+                    result.alarmCount(), result.truePositiveAlarms(), result.anomalies(), result.detected()));
+            summary.add(String.format(Locale.ROOT, "precision %.3f, recall %.3f (threshold %s, window %d events)",
+                    result.precision(), result.recall(), threshold, Detections.WINDOW));
+            summary.add(String.format(Locale.ROOT, "job %.1f s, %.0f events/s; demo %.1f s in all", jobSeconds, eps,
+                    (System.nanoTime() - started) / 1e9));
+            DemoReport.write(report, series, scores, likelihoods, result, threshold, summary);
+            summary.forEach(line -> System.out.println("demo: " + line));
+            System.out.println("demo: report " + report.toAbsolutePath());
+            System.out.printf(Locale.ROOT, "demo events=%d keys=%d precision=%.3f recall=%.3f eps=%.0f%n", total, keys,
+                    result.precision(), result.recall(), eps);
+            return results == total ? 0 : 1;
         } finally {
-            if (keep == null) {
-                deleteTree(root);
+            FileTrees.delete(work);
+        }
+    }
+
+    /** Events in time order across keys, keyed by host; then three bad records. Returns how many bad ones. */
+    private static int produce(EmbeddedKafka kafka, List<Series> series, long base) {
+        Properties props = kafka.clientProperties();
+        props.put("linger.ms", "20");
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+            int perKey = series.get(0).values().length;
+            for (int t = 0; t < perKey; t++) {
+                for (Series s : series) {
+                    producer.send(new ProducerRecord<>("metrics", s.key(), String.format(Locale.ROOT,
+                            "{\"host\":\"%s\",\"ts\":%d,\"%s\":%.4f}", s.key(), base + t * SyntheticMetrics.INTERVAL_MILLIS,
+                            FIELD, s.values()[t])));
+                }
+            }
+            String key = series.get(0).key();
+            long ts = base + perKey * SyntheticMetrics.INTERVAL_MILLIS;
+            List<String> bad = List.of("{\"host\":\"" + key + "\",\"ts\":" + ts + ",\"value\":",
+                    "{\"host\":\"" + key + "\",\"ts\":" + ts + "}",
+                    "{\"host\":\"" + key + "\",\"ts\":" + ts + ",\"value\":NaN}");
+            bad.forEach(value -> producer.send(new ProducerRecord<>("metrics", key, value)));
+            return bad.size();
+        }
+    }
+
+    private Path train(List<Series> series, Path dir) throws Exception {
+        List<TrainingSequence> sequences = new ArrayList<>();
+        for (Series s : series) {
+            float[][] numeric = new float[CLEAN_PREFIX][1];
+            for (int t = 0; t < CLEAN_PREFIX; t++) {
+                numeric[t][0] = (float) s.values()[t];
+            }
+            sequences.add(new TrainingSequence(s.key(), numeric, null));
+        }
+        TrainingOptions options = TrainingOptions.defaults().withDModel(32).withNLayer(2).withDState(16)
+                .withEpochs(epochs).withSeed(seed).withBatchSize(4);
+        System.out.printf(Locale.ROOT, "demo: training an event model (d_model %d, %d layers, d_state %d) on the first %d"
+                + " events of each key%n", options.dModel(), options.nLayer(), options.dState(), CLEAN_PREFIX);
+        long started = System.nanoTime();
+        TrainingResult result = EventTrainer.train(EventSchema.numeric(FIELD), sequences, options, dir,
+                (epoch, train, validation) -> System.out.printf(Locale.ROOT,
+                        "demo:   epoch %2d  train %.4f  validation %.4f nats/event%n", epoch, train, validation));
+        System.out.printf(Locale.ROOT, "demo: trained in %.1f s (%d epochs, validation %.4f nats/event)%n",
+                (System.nanoTime() - started) / 1e9, result.epochs(), result.validationLoss());
+        return result.modelDir();
+    }
+
+    private JobConfig jobConfig(EmbeddedKafka kafka, Path modelDir) throws ConfigException {
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("job.name", "flink-mamba-demo");
+        settings.put("job.parallelism", "2");
+        settings.put("kafka.bootstrap-servers", kafka.bootstrapServers());
+        settings.put("kafka.input-topic", "metrics");
+        settings.put("kafka.output-topic", "anomalies");
+        settings.put("kafka.dead-letter-topic", "dead-letters");
+        settings.put("kafka.bounded", "true");
+        settings.put("mapping.key-field", "host");
+        settings.put("mapping.timestamp-field", "ts");
+        settings.put("mapping.numeric-fields", FIELD);
+        settings.put(AnomalyOptions.THRESHOLD.key(), String.valueOf(threshold));
+        settings.put("mamba.model-dir", modelDir.toString());
+        settings.put("checkpoints.interval", "2s");
+        try {
+            return AnomalyJob.configure(settings);
+        } catch (ConfigException e) {
+            throw new ConfigException(e.problems().stream().map(p -> p + " (--model " + modelDir + ")").toList());
+        }
+    }
+
+    /** Reads the committed results into per-key arrays by event index; returns how many. */
+    private static int readResults(EmbeddedKafka kafka, long base, int expected, Map<String, double[]> scores,
+                                   Map<String, double[]> likelihoods) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        int[] count = {0};
+        consume(kafka, "anomalies", expected, value -> {
+            JsonNode result = json.readTree(value);
+            int t = (int) ((result.get("timestamp").asLong() - base) / SyntheticMetrics.INTERVAL_MILLIS);
+            String key = result.get("key").asText();
+            scores.get(key)[t] = result.get("score").isNull() ? Double.NaN : result.get("score").asDouble();
+            likelihoods.get(key)[t] = result.get("likelihood").isNull() ? Double.NaN : result.get("likelihood").asDouble();
+            count[0]++;
+        });
+        return count[0];
+    }
+
+    private static Map<String, Integer> readDeadLetters(EmbeddedKafka kafka, int expected) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        Map<String, Integer> reasons = new TreeMap<>();
+        consume(kafka, "dead-letters", expected, value -> reasons.merge(json.readTree(value).get("reason").asText(), 1, Integer::sum));
+        return reasons;
+    }
+
+    private interface ValueHandler {
+        void accept(String value) throws Exception;
+    }
+
+    /** Reads a topic from the start with read_committed until {@code expected} records or 60 s. */
+    private static void consume(EmbeddedKafka kafka, String topic, int expected, ValueHandler handler) throws Exception {
+        Properties props = kafka.clientProperties();
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            int seen = 0;
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (seen < expected && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
+                    handler.accept(record.value());
+                    seen++;
+                }
             }
         }
     }
 
-    private static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> paths = Files.walk(root)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.delete(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        }
+    private static double[] nanArray(int n) {
+        double[] a = new double[n];
+        Arrays.fill(a, Double.NaN);
+        return a;
     }
 }

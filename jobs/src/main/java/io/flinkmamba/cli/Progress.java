@@ -1,49 +1,60 @@
 package io.flinkmamba.cli;
 
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 import java.io.PrintStream;
-import java.util.HashMap;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 
 /**
- * A running job's progress as the records it has written to its output and dead-letter topics (their end
- * offsets, which count records as soon as they are written, committed or not): on a terminal one line
- * rewritten in place twice a second, otherwise a plain line every {@code plainEvery}.
+ * A running job's progress: the records it writes to its output and dead-letter topics, counted by a consumer
+ * that reads them from their end at the start (read_uncommitted, so records count as soon as they are written,
+ * not only at checkpoints). On a terminal one line rewritten in place twice a second, otherwise a plain line
+ * every {@code plainEvery}.
  */
 final class Progress implements AutoCloseable {
-    private final Admin admin;
-    private final List<String> topics;
-    private final Map<String, Long> startOffsets;
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final String resultsTopic;
     private final PrintStream out;
     private final boolean terminal;
     private final long plainEveryNanos;
     private final long started = System.nanoTime();
     private long lastPrinted = System.nanoTime();
+    private long results;
+    private long deadLetters;
 
-    Progress(Properties kafka, List<String> topics, PrintStream out, boolean terminal, java.time.Duration plainEvery) {
-        this.admin = Admin.create(kafka);
-        this.topics = topics;
+    Progress(Properties kafka, String resultsTopic, String deadLetterTopic, PrintStream out, boolean terminal,
+             Duration plainEvery) {
+        Properties props = new Properties();
+        props.putAll(kafka);
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.resultsTopic = resultsTopic;
         this.out = out;
         this.terminal = terminal;
         this.plainEveryNanos = plainEvery.toNanos();
-        this.startOffsets = endOffsets();
+        List<TopicPartition> partitions = new ArrayList<>();
+        for (String topic : List.of(resultsTopic, deadLetterTopic)) {
+            consumer.partitionsFor(topic, Duration.ofSeconds(30))
+                    .forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
+        }
+        consumer.assign(partitions);
+        consumer.seekToEnd(partitions);
+        partitions.forEach(consumer::position);
     }
 
-    /** How often the caller should call {@link #tick()}. */
-    long tickMillis() {
-        return terminal ? 500 : Math.min(1000, plainEveryNanos / 1_000_000);
-    }
-
-    /** Prints when due. */
-    void tick() {
+    /** Counts what arrived and prints when due; takes about {@code waitMillis}. */
+    void tick(long waitMillis) {
+        count(Duration.ofMillis(waitMillis));
         long now = System.nanoTime();
         if (terminal || now - lastPrinted >= plainEveryNanos) {
             lastPrinted = now;
@@ -51,22 +62,31 @@ final class Progress implements AutoCloseable {
         }
     }
 
+    /** How long {@link #tick} should wait between lines. */
+    long tickMillis() {
+        return terminal ? 500 : 1000;
+    }
+
     /** The final line. */
     void done() {
+        count(Duration.ofMillis(500));
         print(true);
     }
 
-    private void print(boolean last) {
-        Map<String, Long> ends = endOffsets();
-        long[] written = new long[topics.size()];
-        long total = 0;
-        for (int i = 0; i < topics.size(); i++) {
-            written[i] = ends.getOrDefault(topics.get(i), 0L) - startOffsets.getOrDefault(topics.get(i), 0L);
-            total += written[i];
+    private void count(Duration wait) {
+        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(wait)) {
+            if (record.topic().equals(resultsTopic)) {
+                results++;
+            } else {
+                deadLetters++;
+            }
         }
+    }
+
+    private void print(boolean last) {
         double seconds = (System.nanoTime() - started) / 1e9;
         String line = String.format(Locale.ROOT, "records %,d (results %,d, dead letters %,d)  %,.0f records/s  elapsed %s",
-                total, written[0], written.length > 1 ? written[1] : 0, total / Math.max(seconds, 1e-3), elapsed(seconds));
+                results + deadLetters, results, deadLetters, (results + deadLetters) / Math.max(seconds, 1e-3), elapsed(seconds));
         if (terminal) {
             out.print("\r" + line + (last ? System.lineSeparator() : ""));
         } else {
@@ -80,26 +100,8 @@ final class Progress implements AutoCloseable {
         return String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
     }
 
-    private Map<String, Long> endOffsets() {
-        Map<String, Long> sums = new HashMap<>();
-        try {
-            Map<String, TopicDescription> described = admin.describeTopics(topics).allTopicNames().get(10, TimeUnit.SECONDS);
-            Map<TopicPartition, OffsetSpec> request = new HashMap<>();
-            described.forEach((topic, description) -> description.partitions()
-                    .forEach(p -> request.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest())));
-            admin.listOffsets(request).all().get(10, TimeUnit.SECONDS)
-                    .forEach((tp, info) -> sums.merge(tp.topic(), info.offset(), Long::sum));
-        } catch (Exception e) {
-            // Progress is informational: a slow or unreachable broker shows as no progress, not as an error.
-            if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        return sums;
-    }
-
     @Override
     public void close() {
-        admin.close(java.time.Duration.ofSeconds(5));
+        consumer.close(Duration.ofSeconds(5));
     }
 }

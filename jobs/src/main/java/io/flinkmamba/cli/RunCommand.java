@@ -4,7 +4,7 @@ import io.flinkmamba.jobs.common.ConfigException;
 import io.flinkmamba.jobs.common.JobConfig;
 import io.flinkmamba.jobs.common.JobOptions;
 import io.flinkmamba.jobs.common.KafkaPipeline;
-import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.client.program.StreamContextEnvironment;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
@@ -24,7 +24,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 
 /** {@code run <job> --config FILE}: runs a Kafka job locally or submits it to a cluster. */
 @Command(name = "run",
@@ -97,36 +98,34 @@ final class RunCommand implements Callable<Integer> {
             System.out.println("run: submitting " + job + " job '" + config.jobName() + "' to " + cluster);
         }
         job.build(env, config, stream -> stream);
-        JobClient client = env.executeAsync(config.jobName());
-        System.out.println("run: job id " + client.getJobID());
-        return follow(client, config, System.out, System.console() != null, parseDuration(progressEvery));
+        return runAndFollow(env, config, System.out, System.console() != null, parseDuration(progressEvery));
     }
 
-    /** Prints progress until the job ends; 0 when it finished, 1 when it failed or was cancelled. */
-    static int follow(JobClient client, JobConfig config, PrintStream out, boolean terminal, Duration every)
-            throws Exception {
-        try (Progress progress = new Progress(config.kafkaProperties(),
-                List.of(config.get(JobOptions.OUTPUT_TOPIC), config.get(JobOptions.DEAD_LETTER_TOPIC)), out, terminal, every)) {
-            JobStatus status;
-            while (!(status = client.getJobStatus().get(30, TimeUnit.SECONDS)).isGloballyTerminalState()) {
-                Thread.sleep(progress.tickMillis());
-                progress.tick();
+    /** Submits the job and prints progress until it ends; 0 when it finished, 1 when it failed or was cancelled. */
+    static int runAndFollow(StreamExecutionEnvironment env, JobConfig config, PrintStream out, boolean terminal,
+                            Duration every) throws Exception {
+        try (Progress progress = new Progress(config.kafkaProperties(), config.get(JobOptions.OUTPUT_TOPIC),
+                config.get(JobOptions.DEAD_LETTER_TOPIC), out, terminal, every)) {
+            JobClient client = env.executeAsync(config.jobName());
+            out.println("run: job id " + client.getJobID());
+            // The result, not the status: a local MiniCluster shuts down with its job and answers no status then.
+            CompletableFuture<JobExecutionResult> result = client.getJobExecutionResult();
+            while (!result.isDone()) {
+                progress.tick(progress.tickMillis());
             }
             progress.done();
-            if (status == JobStatus.FINISHED) {
+            try {
+                result.get();
                 out.println("run: job finished");
                 return 0;
-            }
-            try {
-                client.getJobExecutionResult().get(30, TimeUnit.SECONDS);
-            } catch (Exception e) {
+            } catch (ExecutionException e) {
                 Throwable cause = e;
                 while (cause.getCause() != null) {
                     cause = cause.getCause();
                 }
-                System.err.println("run: job " + status + ": " + cause);
+                System.err.println("run: job failed: " + cause);
+                return 1;
             }
-            return 1;
         }
     }
 
