@@ -166,8 +166,12 @@ final class SoakCommand implements Callable<Integer> {
             while (System.nanoTime() < end) {
                 Thread.sleep(Math.min(sample.toMillis(), Math.max(1, (end - System.nanoTime()) / 1_000_000)));
                 if (System.nanoTime() >= nextKill) {
+                    // A TaskManager that runs part of the job (with slot sharing, one may run none).
                     List<Integer> live = cluster.liveTaskManagers();
-                    int victim = live.get(random.nextInt(live.size()));
+                    List<Integer> working = new ArrayList<>(cluster.taskManagersOf(job));
+                    working.retainAll(live);
+                    List<Integer> candidates = working.isEmpty() ? live : working;
+                    int victim = candidates.get(random.nextInt(candidates.size()));
                     cluster.killTaskManager(victim);
                     cluster.startTaskManager(nextTaskManager++);
                     kills++;

@@ -1,5 +1,7 @@
 package io.flinkmamba.cluster;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.client.deployment.StandaloneClusterId;
@@ -23,6 +25,10 @@ import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +40,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -177,8 +185,10 @@ public final class LocalCluster implements AutoCloseable {
         Configuration memory = new Configuration(config);
         TaskExecutorProcessSpec spec = TaskExecutorProcessUtils.processSpecFromConfig(memory);
         List<String> jvm = split(ProcessMemoryUtils.generateJvmParametersStr(spec));
-        List<String> dynamic = split(TaskExecutorProcessUtils.generateDynamicConfigsStr(spec));
-        return launch(TASKMANAGER + n, jvm, TaskManagerRunner.class.getName(), dynamic);
+        List<String> args = new ArrayList<>(split(TaskExecutorProcessUtils.generateDynamicConfigsStr(spec)));
+        // Named after its process, so that the JobManager's view of a job maps onto pids.
+        args.addAll(List.of("-D", "taskmanager.resource-id=" + TASKMANAGER + n));
+        return launch(TASKMANAGER + n, jvm, TaskManagerRunner.class.getName(), args);
     }
 
     private ProcessHandle startJobManager() throws IOException {
@@ -315,6 +325,34 @@ public final class LocalCluster implements AutoCloseable {
         try (RestClusterClient<StandaloneClusterId> client = client()) {
             return client.listJobs().get(10, TimeUnit.SECONDS);
         }
+    }
+
+    /**
+     * The numbers of the TaskManagers that run tasks of the job now (as the JobManager sees it: the
+     * TaskManagers of each vertex's current execution attempts).
+     */
+    public Set<Integer> taskManagersOf(JobID job) throws IOException, InterruptedException {
+        HttpClient http = HttpClient.newHttpClient();
+        String base = "http://" + restAddress() + "/jobs/" + job;
+        Set<Integer> numbers = new TreeSet<>();
+        for (JsonNode vertex : getJson(http, base).path("vertices")) {
+            for (JsonNode tm : getJson(http, base + "/vertices/" + vertex.path("id").asText() + "/taskmanagers").path("taskmanagers")) {
+                String id = tm.path("taskmanager-id").asText();
+                if (id.startsWith(TASKMANAGER) && !"CANCELED".equals(tm.path("status").asText())) {
+                    numbers.add(Integer.parseInt(id.substring(TASKMANAGER.length())));
+                }
+            }
+        }
+        return numbers;
+    }
+
+    private static JsonNode getJson(HttpClient http, String url) throws IOException, InterruptedException {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+            throw new IOException(url + " answered " + response.statusCode() + ": " + response.body());
+        }
+        return new ObjectMapper().readTree(response.body());
     }
 
     /** Waits until {@code n} TaskManagers have registered with the JobManager. */

@@ -163,8 +163,11 @@ class ClusterFaultToleranceTest {
                         "kill " + number + " (seed " + seed + "): " + target + " results committed, the job running");
                 Thread.sleep(random.nextInt(1000));
                 assertFalse(status(client).isGloballyTerminalState(), "the job still runs at kill " + number);
-                List<Integer> live = cluster.liveTaskManagers();
-                int victim = live.get(random.nextInt(live.size()));
+                // One of the TaskManagers that run the job's tasks (with slot sharing, one may run none).
+                List<Integer> working = new ArrayList<>(cluster.taskManagersOf(client.getJobID()));
+                working.retainAll(cluster.liveTaskManagers());
+                assertFalse(working.isEmpty(), "a live TaskManager runs the job");
+                int victim = working.get(random.nextInt(working.size()));
                 cluster.killTaskManager(victim);
                 System.out.printf("kill %d: taskmanager-%d (SIGKILL) at %d committed results, %d input events written,"
                         + " %d ms after submission%n", number, victim, committed.count(), paced.sent(), System.currentTimeMillis() - submitted);
