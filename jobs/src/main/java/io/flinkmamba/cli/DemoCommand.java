@@ -65,11 +65,11 @@ import java.util.concurrent.Callable;
                         + " changed event and " + Detections.WINDOW + " events after its last. Last line:"
                         + " demo events=<n> keys=<k> precision=<p> recall=<r> eps=<events/s>."})
 final class DemoCommand implements Callable<Integer> {
-    private static final String FIELD = "value";
-    private static final int CLEAN_PREFIX = 600;
-    private static final int SPACING = 300;
+    private static final int CLEAN_PREFIX = 1000;
+    private static final int SPACING = 800;
+    private static final int TRAINING_CHUNK = 200;
 
-    @Option(names = "--events", defaultValue = "24000", description = "Metric events in all (default 24000).")
+    @Option(names = "--events", defaultValue = "40000", description = "Metric events in all (default 40000).")
     int events;
 
     @Option(names = "--keys", defaultValue = "8", description = "Keys (hosts) (default 8).")
@@ -78,14 +78,14 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the data and the training (default 1).")
     long seed;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "An event model with one numeric field 'value'"
+    @Option(names = "--model", paramLabel = "DIR", description = "An event model with the numeric fields cpu and load"
             + " instead of training one.")
     Path model;
 
-    @Option(names = "--threshold", defaultValue = "0.9999", description = "Anomaly likelihood threshold (default 0.9999).")
+    @Option(names = "--threshold", defaultValue = "0.999", description = "Anomaly likelihood threshold (default 0.999).")
     double threshold;
 
-    @Option(names = "--epochs", defaultValue = "12", description = "Most training epochs (default 12).")
+    @Option(names = "--epochs", defaultValue = "30", description = "Most training epochs (default 30).")
     int epochs;
 
     @Option(names = "--report", paramLabel = "FILE", defaultValue = "flink-mamba-demo.html",
@@ -171,35 +171,39 @@ final class DemoCommand implements Callable<Integer> {
             for (int t = 0; t < perKey; t++) {
                 for (Series s : series) {
                     producer.send(new ProducerRecord<>("metrics", s.key(), String.format(Locale.ROOT,
-                            "{\"host\":\"%s\",\"ts\":%d,\"%s\":%.4f}", s.key(), base + t * SyntheticMetrics.INTERVAL_MILLIS,
-                            FIELD, s.values()[t])));
+                            "{\"host\":\"%s\",\"ts\":%d,\"cpu\":%.4f,\"load\":%.4f}", s.key(),
+                            base + t * SyntheticMetrics.INTERVAL_MILLIS, s.values()[t], s.load()[t])));
                 }
             }
             String key = series.get(0).key();
             long ts = base + perKey * SyntheticMetrics.INTERVAL_MILLIS;
             List<String> bad = List.of("{\"host\":\"" + key + "\",\"ts\":" + ts + ",\"value\":",
-                    "{\"host\":\"" + key + "\",\"ts\":" + ts + "}",
-                    "{\"host\":\"" + key + "\",\"ts\":" + ts + ",\"value\":NaN}");
+                    "{\"host\":\"" + key + "\",\"ts\":" + ts + ",\"cpu\":1}",
+                    "{\"host\":\"" + key + "\",\"ts\":" + ts + ",\"cpu\":NaN,\"load\":1}");
             bad.forEach(value -> producer.send(new ProducerRecord<>("metrics", key, value)));
             return bad.size();
         }
     }
 
     private Path train(List<Series> series, Path dir) throws Exception {
+        // Each key's prefix in stretches of TRAINING_CHUNK events: more optimizer steps per epoch on little data.
         List<TrainingSequence> sequences = new ArrayList<>();
         for (Series s : series) {
-            float[][] numeric = new float[CLEAN_PREFIX][1];
-            for (int t = 0; t < CLEAN_PREFIX; t++) {
-                numeric[t][0] = (float) s.values()[t];
+            for (int from = 0; from + TRAINING_CHUNK <= CLEAN_PREFIX; from += TRAINING_CHUNK) {
+                float[][] numeric = new float[TRAINING_CHUNK][2];
+                for (int t = 0; t < TRAINING_CHUNK; t++) {
+                    numeric[t][0] = (float) s.values()[from + t];
+                    numeric[t][1] = (float) s.load()[from + t];
+                }
+                sequences.add(new TrainingSequence(s.key(), numeric, null));
             }
-            sequences.add(new TrainingSequence(s.key(), numeric, null));
         }
-        TrainingOptions options = TrainingOptions.defaults().withDModel(32).withNLayer(2).withDState(16)
-                .withEpochs(epochs).withSeed(seed).withBatchSize(4);
-        System.out.printf(Locale.ROOT, "demo: training an event model (d_model %d, %d layers, d_state %d) on the first %d"
+        TrainingOptions options = TrainingOptions.defaults().withDModel(32).withNLayer(1).withDState(16)
+                .withEpochs(epochs).withSeed(seed).withBatchSize(8).withPatience(6);
+        System.out.printf(Locale.ROOT, "demo: training an event model (d_model %d, %d layer, d_state %d) on the first %d"
                 + " events of each key%n", options.dModel(), options.nLayer(), options.dState(), CLEAN_PREFIX);
         long started = System.nanoTime();
-        TrainingResult result = EventTrainer.train(EventSchema.numeric(FIELD), sequences, options, dir,
+        TrainingResult result = EventTrainer.train(EventSchema.numeric("cpu", "load"), sequences, options, dir,
                 (epoch, train, validation) -> System.out.printf(Locale.ROOT,
                         "demo:   epoch %2d  train %.4f  validation %.4f nats/event%n", epoch, train, validation));
         System.out.printf(Locale.ROOT, "demo: trained in %.1f s (%d epochs, validation %.4f nats/event)%n",
@@ -218,7 +222,7 @@ final class DemoCommand implements Callable<Integer> {
         settings.put("kafka.bounded", "true");
         settings.put("mapping.key-field", "host");
         settings.put("mapping.timestamp-field", "ts");
-        settings.put("mapping.numeric-fields", FIELD);
+        settings.put("mapping.numeric-fields", "cpu;load");
         settings.put(AnomalyOptions.THRESHOLD.key(), String.valueOf(threshold));
         settings.put("mamba.model-dir", modelDir.toString());
         settings.put("checkpoints.interval", "2s");

@@ -25,7 +25,7 @@ public final class DemoReport {
                 .append("h2{font-size:16px;margin:24px 0 4px}pre{background:#f4f4f4;padding:8px}.legend span{margin-right:16px}")
                 .append("</style></head><body>\n<h1>flink-mamba demo: anomaly detection on Kafka</h1>\n<pre>");
         summary.forEach(line -> html.append(escape(line)).append('\n'));
-        html.append("</pre>\n<p class=\"legend\"><span style=\"color:#1f77b4\">&#9632; value</span>")
+        html.append("</pre>\n<p class=\"legend\"><span style=\"color:#1f77b4\">&#9632; metric</span>")
                 .append("<span style=\"color:#f4a582\">&#9632; injected anomaly (window: +").append(Detections.WINDOW)
                 .append(" events)</span><span style=\"color:#d62728\">| alarm in a window</span>")
                 .append("<span style=\"color:#555\">| false alarm</span><span>score = NLL (nats); likelihood threshold ")
@@ -34,7 +34,8 @@ public final class DemoReport {
             List<Integer> alarms = result.alarms().get(s.key());
             html.append("<h2>").append(escape(s.key())).append(": ").append(s.anomalies().size()).append(" anomalies, ")
                     .append(alarms.size()).append(" alarms</h2>\n");
-            html.append(panel(s, s.values(), alarms, 170, Double.NaN, "value", true));
+            html.append(panel(s, s.values(), alarms, 150, Double.NaN, "cpu", true));
+            html.append(panel(s, s.load(), alarms, 60, Double.NaN, "load", false));
             html.append(panel(s, scores.get(s.key()), alarms, 70, Double.NaN, "score", false));
             html.append(panel(s, likelihoods.get(s.key()), alarms, 70, threshold, "likelihood", false));
         }

@@ -6,13 +6,18 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * The demo's metric stream: per key a seasonal signal (sine of its own period, amplitude and phase around its own
- * level) plus AR(1) noise of standard deviation 1, one event a minute, with labelled anomalies injected after the
- * clean prefix the model trains on: spikes, level shifts, drifts and stuck values.
+ * The demo's metric stream: per key (a host) two metrics driven by one seasonal load (a sine of the key's own
+ * period, amplitude and phase): {@code cpu} around the key's level with AR(1) noise of standard deviation
+ * {@link #NOISE_STD}, and {@code load}, a smoother aggregate (half that noise); one event a minute. Labelled anomalies are injected into {@code cpu} after the clean
+ * prefix the model trains on: spikes, level shifts, drifts and stuck values (the cpu sensor repeats its last
+ * value while the load goes on).
  */
 public final class SyntheticMetrics {
     /** Event spacing of every key. */
     public static final long INTERVAL_MILLIS = 60_000L;
+    /** Standard deviation of each metric's AR(1) noise (coefficient 0.5). */
+    public static final double NOISE_STD = 0.5;
+    private static final double NOISE_INNOVATION = NOISE_STD * Math.sqrt(0.75);
 
     /** The kinds of injected anomalies. */
     public enum Kind { SPIKE, LEVEL_SHIFT, DRIFT, STUCK;
@@ -24,8 +29,8 @@ public final class SyntheticMetrics {
     /** An injected anomaly of a key: events [start, end) are changed. */
     public record Anomaly(String key, Kind kind, int start, int end) {}
 
-    /** One key's series (value per event) and its anomalies. */
-    public record Series(String key, double[] values, List<Anomaly> anomalies) {}
+    /** One key's series (cpu and load per event) and the anomalies injected into cpu. */
+    public record Series(String key, double[] values, double[] load, List<Anomaly> anomalies) {}
 
     private SyntheticMetrics() {}
 
@@ -42,11 +47,17 @@ public final class SyntheticMetrics {
             double amplitude = 5 + 5 * random.nextDouble();
             double period = 20 + 30 * random.nextDouble();
             double phase = 2 * Math.PI * random.nextDouble();
+            double loadLevel = 10 + 10 * random.nextDouble();
             double[] values = new double[eventsPerKey];
+            double[] load = new double[eventsPerKey];
             double noise = 0;
+            double loadNoise = 0;
             for (int t = 0; t < eventsPerKey; t++) {
-                noise = 0.5 * noise + Math.sqrt(0.75) * gaussian(random);
-                values[t] = level + amplitude * Math.sin(2 * Math.PI * t / period + phase) + noise;
+                double season = Math.sin(2 * Math.PI * t / period + phase);
+                noise = 0.5 * noise + NOISE_INNOVATION * gaussian(random);
+                loadNoise = 0.5 * loadNoise + 0.5 * NOISE_INNOVATION * gaussian(random);
+                values[t] = level + amplitude * season + noise;
+                load[t] = loadLevel + amplitude * season + loadNoise;
             }
             List<Anomaly> anomalies = new ArrayList<>();
             int kind = random.nextInt(Kind.values().length);
@@ -55,7 +66,7 @@ public final class SyntheticMetrics {
                 Kind k2 = Kind.values()[kind++ % Kind.values().length];
                 anomalies.add(inject(key, k2, values, start, random));
             }
-            all.add(new Series(key, values, anomalies));
+            all.add(new Series(key, values, load, anomalies));
         }
         return all;
     }
@@ -85,7 +96,7 @@ public final class SyntheticMetrics {
                 return new Anomaly(key, kind, start, end);
             }
             default -> {
-                int end = Math.min(values.length, start + 40);
+                int end = Math.min(values.length, start + 60);
                 for (int t = start; t < end; t++) {
                     values[t] = values[start - 1];
                 }

@@ -72,15 +72,16 @@ class CliTest {
     }
 
     @Test
-    void demoPassesOnGeneratedModels() {
-        CliRun run = CliRun.of("demo");
+    void selfCheckPassesOnGeneratedModels() {
+        CliRun run = CliRun.of("check-reference", "--self-check");
         assertEquals(0, run.exit(), run.out() + run.err());
         assertTrue(run.out().contains("MAMBA2"), run.out());
+        assertEquals(2, CliRun.of("check-reference").exit());
     }
 
     @Test
     void everyCommandHasHelp() {
-        for (String[] args : new String[][] {{"--help"}, {"demo", "--help"}, {"check-reference", "--help"},
+        for (String[] args : new String[][] {{"--help"}, {"demo", "--help"}, {"check-reference", "--help"}, {"run", "--help"},
                 {"bench", "--help"}, {"bench", "engine", "--help"}}) {
             CliRun run = CliRun.of(args);
             assertEquals(0, run.exit(), String.join(" ", args));
