@@ -331,8 +331,18 @@ public final class LocalCluster implements AutoCloseable {
      * The numbers of the TaskManagers that run tasks of the job now (as the JobManager sees it: the
      * TaskManagers of each vertex's current execution attempts).
      */
-    public Set<Integer> taskManagersOf(JobID job) throws IOException, InterruptedException {
-        HttpClient http = HttpClient.newHttpClient();
+    public Set<Integer> taskManagersOf(JobID job) {
+        try {
+            return taskManagersOf(job, HttpClient.newHttpClient());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    private Set<Integer> taskManagersOf(JobID job, HttpClient http) throws IOException, InterruptedException {
         String base = "http://" + restAddress() + "/jobs/" + job;
         Set<Integer> numbers = new TreeSet<>();
         for (JsonNode vertex : getJson(http, base).path("vertices")) {

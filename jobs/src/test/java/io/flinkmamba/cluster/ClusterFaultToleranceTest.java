@@ -164,9 +164,13 @@ class ClusterFaultToleranceTest {
                 Thread.sleep(random.nextInt(1000));
                 assertFalse(status(client).isGloballyTerminalState(), "the job still runs at kill " + number);
                 // One of the TaskManagers that run the job's tasks (with slot sharing, one may run none).
-                List<Integer> working = new ArrayList<>(cluster.taskManagersOf(client.getJobID()));
-                working.retainAll(cluster.liveTaskManagers());
-                assertFalse(working.isEmpty(), "a live TaskManager runs the job");
+                List<Integer> working = new ArrayList<>();
+                awaitTrue(() -> {
+                    working.clear();
+                    working.addAll(cluster.taskManagersOf(client.getJobID()));
+                    working.retainAll(cluster.liveTaskManagers());
+                    return !working.isEmpty();
+                }, Duration.ofSeconds(30), "a live TaskManager that runs the job (REST: " + cluster.restAddress() + ")");
                 int victim = working.get(random.nextInt(working.size()));
                 cluster.killTaskManager(victim);
                 System.out.printf("kill %d: taskmanager-%d (SIGKILL) at %d committed results, %d input events written,"
