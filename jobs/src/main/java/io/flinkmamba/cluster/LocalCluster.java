@@ -161,10 +161,6 @@ public final class LocalCluster implements AutoCloseable {
         return dir;
     }
 
-    public Configuration configuration() {
-        return config;
-    }
-
     /** {@code host:port} of the JobManager's REST endpoint, as {@code run --cluster} takes it. */
     public String restAddress() {
         return config.get(RestOptions.ADDRESS) + ":" + config.get(RestOptions.PORT);
@@ -424,12 +420,6 @@ public final class LocalCluster implements AutoCloseable {
         try (RestClusterClient<StandaloneClusterId> client = client()) {
             return client.stopWithSavepoint(job, drain, savepointDir().toUri().toString(), SavepointFormatType.CANONICAL)
                     .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        }
-    }
-
-    public void cancel(JobID job) throws Exception {
-        try (RestClusterClient<StandaloneClusterId> client = client()) {
-            client.cancel(job).get(30, TimeUnit.SECONDS);
         }
     }
 
