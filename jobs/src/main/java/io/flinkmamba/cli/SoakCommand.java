@@ -127,9 +127,11 @@ final class SoakCommand implements Callable<Integer> {
             kafka.createTopics(1, "capacity-out", "soak-out", "dead-letters");
 
             // 1. Capacity: a backlog through a bounded run; events over the time the job ran.
+            // Recent event times, 10 ms apart (old ones would fall to the broker's time-based retention).
             Input backlog = new Input(kafka, "capacity-in", keys, seed);
+            long base = System.currentTimeMillis() - capacityEvents * 10L;
             for (int i = 0; i < capacityEvents; i++) {
-                backlog.send(1_700_000_000_000L + i * 10L);
+                backlog.send(base + i * 10L);
             }
             backlog.close();
             Path capacityConfig = writeConfig("capacity", kafka, model, true);

@@ -371,13 +371,18 @@ public final class LocalCluster implements AutoCloseable {
                         + " and jobmanager.log:\n" + tail(dir.resolve("log/jobmanager.out")));
             }
             try {
-                int registered = overview().getNumTaskManagersConnected();
+                // Plain HTTP: no REST client retrying in the background while the JobManager starts.
+                int registered = getJson(HttpClient.newHttpClient(), "http://" + restAddress() + "/overview")
+                        .path("taskmanagers").asInt();
                 if (registered == n) {
                     return;
                 }
                 last = registered + " TaskManagers registered";
-            } catch (Exception e) {
+            } catch (IOException e) {
                 last = e.toString();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
             }
             sleep(300);
         }

@@ -12,6 +12,7 @@ import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.util.FileUtils;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -91,7 +92,10 @@ class ClusterFaultToleranceTest {
         model = tmp.resolve("model");
         EventModels.random(SCHEMA, 16, 2, 8, 11, model);
         long start = System.currentTimeMillis();
-        cluster = LocalCluster.start(tmp.resolve("cluster"), LocalCluster.Settings.defaults(), Duration.ofMinutes(2));
+        // In target/, not a temporary folder: the processes' logs stay there for a look after a failure.
+        Path dir = Path.of("target", "fault-test-cluster");
+        FileUtils.deleteDirectoryQuietly(dir.toFile());
+        cluster = LocalCluster.start(dir, LocalCluster.Settings.defaults(), Duration.ofMinutes(2));
         System.out.printf("cluster (jobmanager, 2 taskmanagers) up: %d ms%n", System.currentTimeMillis() - start);
 
         prefix = KAFKA.topics("fault", 1);
@@ -183,7 +187,8 @@ class ClusterFaultToleranceTest {
             paced.await();
         }
         finish(run, client);
-        System.out.printf("all results %d ms after submission%n", System.currentTimeMillis() - submitted);
+        System.out.printf("all results %d ms after submission; dead letters so far %d%n", System.currentTimeMillis() - submitted,
+                KAFKA.consumeAll(prefix + "-dead").size());
         assertEquals(reference, results(run), "seed " + seed + ": one result per input, bit-equal to the failure-free run");
         assertEquals(2, cluster.liveTaskManagers().size(), "two TaskManagers again");
         System.out.printf("failovers: %d%n", failovers(client.getJobID()));
@@ -243,11 +248,16 @@ class ClusterFaultToleranceTest {
                 "mapping.numeric-fields", "cpu;latency");
     }
 
-    /** The run's input topic (4 partitions, as the reference's: same records, same partitions, same offsets). */
+    /**
+     * The run's input topic (4 partitions, as the reference's: same records, same partitions, same offsets)
+     * and output topic. No time-based retention: the events' times lie in 2023, and the broker's retention
+     * check (every 5 minutes) would otherwise delete their segments under the test's feet.
+     */
     static void createTopics(String run) throws Exception {
+        Map<String, String> keep = Map.of("retention.ms", "-1");
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", KAFKA.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic(inputTopic(run), 4, (short) 1),
-                    new NewTopic(outputTopic(run), 1, (short) 1))).all().get();
+            admin.createTopics(List.of(new NewTopic(inputTopic(run), 4, (short) 1).configs(keep),
+                    new NewTopic(outputTopic(run), 1, (short) 1).configs(keep))).all().get();
         }
     }
 
