@@ -7,12 +7,14 @@ import io.flinkmamba.demo.Detections;
 import io.flinkmamba.demo.SyntheticMetrics;
 import io.flinkmamba.demo.SyntheticMetrics.Kind;
 import io.flinkmamba.demo.SyntheticMetrics.Series;
+import io.flinkmamba.demo.SyntheticSessions;
 import io.flinkmamba.event.EventSchema;
 import io.flinkmamba.jobs.anomaly.AnomalyJob;
 import io.flinkmamba.jobs.anomaly.AnomalyOptions;
 import io.flinkmamba.jobs.common.ConfigException;
 import io.flinkmamba.jobs.common.JobConfig;
 import io.flinkmamba.jobs.common.KafkaPipeline;
+import io.flinkmamba.jobs.session.SessionJob;
 import io.flinkmamba.kafka.EmbeddedKafka;
 import io.flinkmamba.train.EventTrainer;
 import io.flinkmamba.train.TrainingOptions;
@@ -51,7 +53,8 @@ import java.util.concurrent.Callable;
 /**
  * The streaming demo, with nothing but the jar: an embedded Kafka broker, a synthetic metric stream with
  * labelled anomalies, a small event model trained on its clean prefix, the anomaly job on a local MiniCluster
- * (RocksDB, checkpoints, exactly-once), and an HTML report of what it found.
+ * (RocksDB, checkpoints, exactly-once), and an HTML report of what it found; then a synthetic clickstream, a
+ * session model trained on its first sessions, and the session job's next-event predictions.
  */
 @Command(name = "demo",
         mixinStandardHelpOptions = true,
@@ -60,7 +63,9 @@ import java.util.concurrent.Callable;
                         + " (spikes, level shifts, drifts, stuck values) and a few bad records, trains a small event model"
                         + " on the clean prefix (unless --model is given), runs the anomaly job on a local Flink"
                         + " MiniCluster (RocksDB, checkpoints, exactly-once Kafka sink), reads its results and writes an"
-                        + " HTML report.",
+                        + " HTML report. Then the same for sessions: a synthetic clickstream (a known Markov chain), a"
+                        + " session model trained on each user's first two sessions, the session job, and its next-event"
+                        + " accuracy on the later sessions against the chain's best.",
                 "An anomaly counts as detected when an alarm (likelihood >= the threshold) starts between its first"
                         + " changed event and " + Detections.WINDOW + " events after its last. Last line:"
                         + " demo events=<n> keys=<k> precision=<p> recall=<r> eps=<events/s>."})
@@ -68,6 +73,7 @@ final class DemoCommand implements Callable<Integer> {
     private static final int CLEAN_PREFIX = 1000;
     private static final int SPACING = 800;
     private static final int TRAINING_CHUNK = 200;
+    private static final int SESSION_USERS = 300;
 
     @Option(names = "--events", defaultValue = "40000", description = "Metric events in all (default 40000).")
     int events;
@@ -108,18 +114,15 @@ final class DemoCommand implements Callable<Integer> {
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
             System.out.println("demo: embedded Kafka broker (KRaft) at " + kafka.bootstrapServers());
             kafka.createTopics(2, "metrics");
-            kafka.createTopics(1, "anomalies", "dead-letters");
+            kafka.createTopics(1, "anomalies", "dead-letters", "session-predictions", "session-dead-letters");
+            kafka.createTopics(2, "sessions");
             int bad = produce(kafka, series, base);
             System.out.printf(Locale.ROOT, "demo: produced %,d metric events of %d keys (%d anomalies injected) and %d bad"
                     + " records to 'metrics'%n", total, keys, series.stream().mapToInt(s -> s.anomalies().size()).sum(), bad);
 
             Path modelDir = model != null ? model : train(series, work.resolve("model"));
             JobConfig config = jobConfig(kafka, modelDir);
-            Configuration flink = KafkaPipeline.flinkConfiguration(config, work.resolve("checkpoints"));
-            flink.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(256));
-            flink.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(flink);
-            AnomalyJob.build(env, config, stream -> stream);
+            StreamExecutionEnvironment env = localEnvironment(config, work.resolve("checkpoints"), AnomalyJob::build);
             System.out.println("demo: anomaly job on a local MiniCluster (RocksDB, checkpoints every 2 s, exactly-once)");
             long jobStarted = System.nanoTime();
             if (RunCommand.runAndFollow(env, config, System.out, System.console() != null, Duration.ofSeconds(10)) != 0) {
@@ -149,8 +152,9 @@ final class DemoCommand implements Callable<Integer> {
                     result.alarmCount(), result.truePositiveAlarms(), result.anomalies(), result.detected()));
             summary.add(String.format(Locale.ROOT, "precision %.3f, recall %.3f (threshold %s, window %d events)",
                     result.precision(), result.recall(), threshold, Detections.WINDOW));
-            summary.add(String.format(Locale.ROOT, "job %.1f s, %.0f events/s; demo %.1f s in all", jobSeconds, eps,
-                    (System.nanoTime() - started) / 1e9));
+            summary.add(String.format(Locale.ROOT, "job %.1f s, %.0f events/s", jobSeconds, eps));
+            summary.addAll(sessions(kafka, work));
+            summary.add(String.format(Locale.ROOT, "demo %.1f s in all", (System.nanoTime() - started) / 1e9));
             DemoReport.write(report, series, scores, likelihoods, result, threshold, summary);
             summary.forEach(line -> System.out.println("demo: " + line));
             System.out.println("demo: report " + report.toAbsolutePath());
@@ -160,6 +164,123 @@ final class DemoCommand implements Callable<Integer> {
         } finally {
             FileTrees.delete(work);
         }
+    }
+
+    /**
+     * The session part: a clickstream of {@link SyntheticSessions} to 'sessions', an event model trained on each
+     * user's first two sessions, the session job over all of it, and its next-event predictions on the later
+     * sessions against the known chain's best. Returns the summary lines.
+     */
+    private List<String> sessions(EmbeddedKafka kafka, Path work) throws Exception {
+        long start = (System.currentTimeMillis() / 3_600_000L - 24 * 7) * 3_600_000L;
+        List<SyntheticSessions.Session> sessions = SyntheticSessions.generate(SESSION_USERS, 4, start, seed);
+        int events = 0;
+        Properties props = kafka.clientProperties();
+        props.put("linger.ms", "20");
+        // In time order across users, as a live clickstream arrives (the watermark follows it).
+        TreeMap<Long, List<String[]>> byTime = new TreeMap<>();
+        for (SyntheticSessions.Session session : sessions) {
+            for (int i = 0; i < session.actions().length; i++) {
+                byTime.computeIfAbsent(session.times()[i], t -> new ArrayList<>()).add(new String[] {session.user(),
+                        String.format(Locale.ROOT, "{\"user\":\"%s\",\"ts\":%d,\"action\":\"%s\"}", session.user(),
+                                session.times()[i], SyntheticSessions.ACTIONS.get(session.actions()[i]))});
+                events++;
+            }
+        }
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+            byTime.values().forEach(records -> records.forEach(r -> producer.send(new ProducerRecord<>("sessions", r[0], r[1]))));
+        }
+        System.out.printf(Locale.ROOT, "demo: produced %,d click events of %d users (%d sessions) to 'sessions'%n", events,
+                SESSION_USERS, sessions.size());
+
+        List<TrainingSequence> training = new ArrayList<>();
+        for (SyntheticSessions.Session session : sessions) {
+            if (session.index() < 2) {
+                training.add(new TrainingSequence(session.user(), new float[session.actions().length][0], session.actions()));
+            }
+        }
+        TrainingOptions options = TrainingOptions.defaults().withDModel(16).withNLayer(1).withDState(8)
+                .withEpochs(8).withSeed(seed).withBatchSize(32);
+        long trainStarted = System.nanoTime();
+        TrainingResult model = EventTrainer.train(new EventSchema(List.of(), "action", SyntheticSessions.ACTIONS), training,
+                options, work.resolve("session-model"), (epoch, train, validation) -> { });
+        System.out.printf(Locale.ROOT, "demo: trained a session model on each user's first two sessions in %.1f s"
+                + " (validation %.3f nats/event)%n", (System.nanoTime() - trainStarted) / 1e9, model.validationLoss());
+
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("job.name", "flink-mamba-demo-sessions");
+        settings.put("job.parallelism", "2");
+        settings.put("kafka.bootstrap-servers", kafka.bootstrapServers());
+        settings.put("kafka.input-topic", "sessions");
+        settings.put("kafka.output-topic", "session-predictions");
+        settings.put("kafka.dead-letter-topic", "session-dead-letters");
+        settings.put("kafka.bounded", "true");
+        settings.put("mapping.key-field", "user");
+        settings.put("mapping.timestamp-field", "ts");
+        settings.put("mapping.categorical-field", "action");
+        settings.put("mamba.model-dir", model.modelDir().toString());
+        settings.put("mamba.session.gap", "30min");
+        settings.put("checkpoints.interval", "2s");
+        JobConfig config = SessionJob.configure(settings);
+        System.out.println("demo: session job on a local MiniCluster");
+        long jobStarted = System.nanoTime();
+        if (RunCommand.runAndFollow(localEnvironment(config, work.resolve("session-checkpoints"), SessionJob::build), config,
+                System.out, System.console() != null, Duration.ofSeconds(10)) != 0) {
+            throw new IllegalStateException("the session job failed");
+        }
+        double jobSeconds = (System.nanoTime() - jobStarted) / 1e9;
+
+        // Next-event predictions inside the sessions the model was not trained on, against the chain's best.
+        ObjectMapper json = new ObjectMapper();
+        Map<String, JsonNode> previous = new HashMap<>();
+        Map<String, Integer> sessionOfUser = new HashMap<>();
+        int[] counts = new int[4];   // predictions, model top-1 right, chain's best right, session ends
+        double[] surprise = new double[2];   // model, chain
+        int expected = events + sessions.size();
+        consume(kafka, "session-predictions", expected, value -> {
+            JsonNode result = json.readTree(value);
+            String user = result.get("key").asText();
+            if (result.get("type").asText().equals("session_end")) {
+                counts[3]++;
+                sessionOfUser.merge(user, 1, Integer::sum);
+                previous.remove(user);
+                return;
+            }
+            JsonNode before = previous.put(user, result);
+            if (before != null && sessionOfUser.getOrDefault(user, 0) >= 2) {
+                int last = SyntheticSessions.ACTIONS.indexOf(before.get("event").asText());
+                int now = SyntheticSessions.ACTIONS.indexOf(result.get("event").asText());
+                counts[0]++;
+                counts[1] += before.get("next").get(0).get("event").asText().equals(result.get("event").asText()) ? 1 : 0;
+                counts[2] += SyntheticSessions.mostLikely(last) == now ? 1 : 0;
+                surprise[0] += result.get("surprise").asDouble();
+                surprise[1] += -Math.log(SyntheticSessions.probability(last, now));
+            }
+        });
+        return List.of(
+                String.format(Locale.ROOT, "sessions: %,d events of %d users, %d session ends; job %.1f s, %.0f events/s",
+                        events, SESSION_USERS, counts[3], jobSeconds, events / jobSeconds),
+                String.format(Locale.ROOT, "sessions: next event on the later sessions (%,d predictions): top-1 accuracy %.3f"
+                                + " (the chain's best %.3f), mean surprise %.3f nats (the chain's %.3f)", counts[0],
+                        (double) counts[1] / counts[0], (double) counts[2] / counts[0], surprise[0] / counts[0],
+                        surprise[1] / counts[0]));
+    }
+
+    private interface JobBuilder {
+        void build(StreamExecutionEnvironment env, JobConfig config, java.util.function.UnaryOperator<
+                org.apache.flink.streaming.api.datastream.DataStream<io.flinkmamba.jobs.common.SourceEvent>> tap)
+                throws java.io.IOException;
+    }
+
+    /** A local MiniCluster environment for a demo job: RocksDB, checkpoints into {@code checkpoints}, no restarts. */
+    private static StreamExecutionEnvironment localEnvironment(JobConfig config, Path checkpoints, JobBuilder job)
+            throws java.io.IOException {
+        Configuration flink = KafkaPipeline.flinkConfiguration(config, checkpoints);
+        flink.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(256));
+        flink.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(flink);
+        job.build(env, config, stream -> stream);
+        return env;
     }
 
     /** Events in time order across keys, keyed by host; then three bad records. Returns how many bad ones. */

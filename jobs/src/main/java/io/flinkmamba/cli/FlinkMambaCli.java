@@ -20,6 +20,7 @@ import java.util.List;
                 DemoCommand.class,
                 CheckReferenceCommand.class,
                 BenchCommand.class,
+                TrainCommand.class,
                 ClusterCommand.class,
                 SoakCommand.class,
                 CommandLine.HelpCommand.class

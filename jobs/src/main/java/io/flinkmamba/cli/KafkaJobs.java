@@ -33,7 +33,8 @@ enum KafkaJobs {
         }
 
         @Override
-        void build(StreamExecutionEnvironment env, JobConfig config, UnaryOperator<DataStream<SourceEvent>> tap) {
+        void build(StreamExecutionEnvironment env, JobConfig config, UnaryOperator<DataStream<SourceEvent>> tap)
+                throws IOException {
             SessionJob.build(env, config, tap);
         }
     };

@@ -6,7 +6,6 @@ import io.flinkmamba.jobs.common.JobOptions;
 import io.flinkmamba.jobs.common.KafkaPipeline;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.client.program.StreamContextEnvironment;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
@@ -70,33 +69,44 @@ final class RunCommand implements Callable<Integer> {
             e.problems().forEach(problem -> System.err.println("run: " + problem));
             return 2;
         }
-        StreamExecutionEnvironment env;
         if (cluster == null && StreamExecutionEnvironment.getExecutionEnvironment() instanceof StreamContextEnvironment) {
             // Started by Flink itself (application mode, e.g. the Kubernetes operator, or `flink run`): the job
             // goes to the cluster that runs this main, with that cluster's checkpoint storage.
-            env = StreamExecutionEnvironment.getExecutionEnvironment(KafkaPipeline.flinkConfiguration(config, null));
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
+                    KafkaPipeline.flinkConfiguration(config, null));
             System.out.println("run: " + job + " job '" + config.jobName() + "' on the cluster that started it");
-        } else if (cluster == null) {
-            Path checkpoints = KafkaPipeline.temporaryCheckpoints(config.jobName());
-            Configuration flink = KafkaPipeline.flinkConfiguration(config, checkpoints);
-            env = StreamExecutionEnvironment.createLocalEnvironment(flink);
-            System.out.println("run: " + job + " job '" + config.jobName() + "' in a local MiniCluster, checkpoints in "
-                    + config.configuration().getOptional(JobOptions.CHECKPOINT_DIR).orElse(checkpoints.toString()));
-        } else {
-            String[] hostPort = cluster.split(":", 2);
-            if (hostPort.length != 2 || !hostPort[1].matches("\\d+")) {
-                System.err.println("run: --cluster must be HOST:PORT, got '" + cluster + "'");
-                return 2;
-            }
-            Path jobJar = jar != null ? jar : ownJar();
-            if (jobJar == null || !Files.isRegularFile(jobJar)) {
-                System.err.println("run: --cluster needs the job jar: pass --jar (running from classes, not a jar)");
-                return 2;
-            }
-            env = StreamExecutionEnvironment.createRemoteEnvironment(hostPort[0], Integer.parseInt(hostPort[1]),
-                    KafkaPipeline.flinkConfiguration(config, null), jobJar.toString());
-            System.out.println("run: submitting " + job + " job '" + config.jobName() + "' to " + cluster);
+            job.build(env, config, stream -> stream);
+            return runAndFollow(env, config, System.out, System.console() != null, parseDuration(progressEvery));
         }
+        if (cluster == null) {
+            boolean temporary = !config.configuration().contains(JobOptions.CHECKPOINT_DIR);
+            Path checkpoints = temporary ? KafkaPipeline.temporaryCheckpoints(config.jobName()) : null;
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
+                    KafkaPipeline.flinkConfiguration(config, checkpoints));
+            System.out.println("run: " + job + " job '" + config.jobName() + "' in a local MiniCluster, checkpoints in "
+                    + (temporary ? checkpoints + " (removed when the job ends)" : config.get(JobOptions.CHECKPOINT_DIR)));
+            try {
+                job.build(env, config, stream -> stream);
+                return runAndFollow(env, config, System.out, System.console() != null, parseDuration(progressEvery));
+            } finally {
+                if (temporary) {
+                    FileTrees.delete(checkpoints);
+                }
+            }
+        }
+        String[] hostPort = cluster.split(":", 2);
+        if (hostPort.length != 2 || !hostPort[1].matches("\\d+")) {
+            System.err.println("run: --cluster must be HOST:PORT, got '" + cluster + "'");
+            return 2;
+        }
+        Path jobJar = jar != null ? jar : ownJar();
+        if (jobJar == null || !Files.isRegularFile(jobJar)) {
+            System.err.println("run: --cluster needs the job jar: pass --jar (running from classes, not a jar)");
+            return 2;
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createRemoteEnvironment(hostPort[0],
+                Integer.parseInt(hostPort[1]), KafkaPipeline.flinkConfiguration(config, null), jobJar.toString());
+        System.out.println("run: submitting " + job + " job '" + config.jobName() + "' to " + cluster);
         job.build(env, config, stream -> stream);
         return runAndFollow(env, config, System.out, System.console() != null, parseDuration(progressEvery));
     }

@@ -100,6 +100,11 @@ public final class EmbeddedKafka implements AutoCloseable {
         return bootstrapServers;
     }
 
+    /** The broker's temporary data folder (removed by {@link #close()}). */
+    Path dataDir() {
+        return dataDir;
+    }
+
     /** Properties with the bootstrap servers, a base for clients of this broker. */
     public Properties clientProperties() {
         Properties props = new Properties();

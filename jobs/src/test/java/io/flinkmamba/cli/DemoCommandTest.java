@@ -26,6 +26,10 @@ class DemoCommandTest {
         assertTrue(precision >= 0 && precision <= 1 && recall > 0 && recall <= 1, run.lastLine());
         assertTrue(Integer.parseInt(last.group(3)) > 0);
         assertTrue(run.out().contains("dead letters {missing_field=1, not_finite=1, unparseable=1}"), run.out());
+        assertTrue(run.out().contains("sessions: 10,630 events of 300 users, 1200 session ends"), run.out());
+        Matcher sessions = Pattern.compile("top-1 accuracy (\\S+) \\(the chain's best (\\S+)\\)").matcher(run.out());
+        assertTrue(sessions.find(), run.out());
+        assertTrue(Double.parseDouble(sessions.group(1)) > 0.8 * Double.parseDouble(sessions.group(2)), sessions.group());
         String html = Files.readString(report);
         assertEquals(2 * 4, html.split("<svg", -1).length - 1, "four plots per key: cpu, load, score, likelihood");
         assertTrue(html.contains("host-00") && html.contains("host-01"));

@@ -31,6 +31,9 @@ interface CpuKernels {
     void updateRows(float[] h, int ho, float[] decay, float[] bc, int bo, int co, float[] deltaX, int dxOff,
                     float[] y, int yOff, int channels, int ds);
 
+    /** y[yOff + i] += alpha * x[xOff + i] for i &lt; n (the trainer's backward products). */
+    void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n);
+
     /** The Vector API kernels when this JVM has the module, else the scalar ones. */
     static CpuKernels best() {
         return VECTOR_API ? new VectorCpuKernels() : new ScalarCpuKernels();

@@ -66,6 +66,13 @@ final class ScalarCpuKernels implements CpuKernels {
     }
 
     @Override
+    public void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
+        for (int i = 0; i < n; i++) {
+            y[yOff + i] = Math.fma(alpha, x[xOff + i], y[yOff + i]); // as the vector kernel, bit for bit
+        }
+    }
+
+    @Override
     public void softplus(float[] dt, int off, float[] bias, int n) {
         for (int i = 0; i < n; i++) {
             dt[off + i] = CpuMath.softplus(dt[off + i] + bias[i]);

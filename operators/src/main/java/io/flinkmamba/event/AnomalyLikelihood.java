@@ -16,7 +16,8 @@ package io.flinkmamba.event;
  * <p>The state is a plain {@code double[stateSize()]}, zero for a new key, which the operator keeps in the
  * key's stored state: [0] scores seen, [1] fitted mean, [2] fitted variance, then the ring of recent scores.
  */
-public final class AnomalyLikelihood {
+public final class AnomalyLikelihood implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     public static final int DEFAULT_SHORT_WINDOW = 10;
     public static final int DEFAULT_LONG_WINDOW = 8640;
     public static final int DEFAULT_PROBATION = 300;

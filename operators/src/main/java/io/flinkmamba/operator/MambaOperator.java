@@ -77,6 +77,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private final MambaOperatorSettings settings;
     private final InputEncoder<IN> encoder;
     private final EventExtractor<IN> extractor;
+    private final AnomalyLikelihood likelihood;
     private final OutputMapper<IN, OUT> mapper;
     private final OutputTag<Tuple2<IN, String>> rejectedTag;
     private final OutputTag<IN> lateTag;
@@ -92,7 +93,6 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private transient ModelInput modelInput;
     private transient EventModel eventModel;
     private transient EventFields eventFields;
-    private transient AnomalyLikelihood likelihood;
     private transient ValueState<StoredKeyState> keyState;
     private transient ByteBuffer codecBuffer;
     private transient MapState<Long, List<IN>> heldEvents;
@@ -152,13 +152,14 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     }
 
     MambaOperator(MambaOperatorSettings settings, InputEncoder<IN> encoder, EventExtractor<IN> extractor,
-                  OutputMapper<IN, OUT> mapper, TypeInformation<IN> inputType) {
+                  AnomalyLikelihood likelihood, OutputMapper<IN, OUT> mapper, TypeInformation<IN> inputType) {
         if ((encoder == null) == (extractor == null)) {
             throw new IllegalArgumentException("give either an input encoder or an event extractor (event models)");
         }
         this.settings = settings;
         this.encoder = encoder;
         this.extractor = extractor;
+        this.likelihood = likelihood;
         this.mapper = mapper;
         this.inputType = inputType;
         this.rejectedTag = MambaOperatorBuilder.rejectedTag(inputType);
@@ -179,7 +180,6 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             model = eventModel.backbone();
             fingerprint = eventModel.fingerprint();
             eventFields = new EventFields(eventModel.schema());
-            likelihood = AnomalyLikelihood.withDefaults();
         } else {
             if (extractor != null) {
                 throw new IllegalArgumentException(dir + " holds no event model (no " + EventModel.FILE
@@ -765,7 +765,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         StateCodec.fromId(stored.codecId()).decode(layout, ByteBuffer.wrap(stored.encodedState()), live.state, 0);
         stateBytesRead.inc(stored.encodedState().length);
         live.lastHidden = stored.lastHidden().length == 0 ? null : stored.lastHidden();
-        live.likelihood = likelihood != null && stored.likelihood().length == likelihood.stateSize()
+        live.likelihood = eventModel != null && stored.likelihood().length == likelihood.stateSize()
                 ? stored.likelihood() : null;
         live.eventsSeen = stored.eventsSeen();
         live.lastEventTime = stored.lastEventTime();

@@ -1,5 +1,6 @@
 package io.flinkmamba.operator;
 
+import io.flinkmamba.event.AnomalyLikelihood;
 import io.flinkmamba.state.StateCodec;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -34,6 +35,7 @@ public final class MambaOperatorBuilder<IN, OUT> {
     private String modelDir;
     private InputEncoder<IN> encoder;
     private EventExtractor<IN> extractor;
+    private AnomalyLikelihood likelihood = AnomalyLikelihood.withDefaults();
     private OutputMapper<IN, OUT> mapper;
     private TypeInformation<OUT> outputType;
     private int bundleSize = MambaOptions.BUNDLE_SIZE.defaultValue();
@@ -90,6 +92,16 @@ public final class MambaOperatorBuilder<IN, OUT> {
      */
     public MambaOperatorBuilder<IN, OUT> eventExtractor(EventExtractor<IN> extractor) {
         this.extractor = extractor;
+        return this;
+    }
+
+    /**
+     * The windows and probation of event models' per-key anomaly likelihood (default
+     * {@link AnomalyLikelihood#withDefaults()}); a key whose stored likelihood state has another size
+     * starts it afresh.
+     */
+    public MambaOperatorBuilder<IN, OUT> anomalyLikelihood(AnomalyLikelihood likelihood) {
+        this.likelihood = Objects.requireNonNull(likelihood, "likelihood");
         return this;
     }
 
@@ -181,7 +193,7 @@ public final class MambaOperatorBuilder<IN, OUT> {
                     : "give either an input encoder or an event extractor, not both");
         }
         Objects.requireNonNull(mapper, "an output mapper is required");
-        return new MambaOperator<>(settings(), encoder, extractor, mapper, inputType);
+        return new MambaOperator<>(settings(), encoder, extractor, likelihood, mapper, inputType);
     }
 
     /** Applies the operator to a keyed stream. */

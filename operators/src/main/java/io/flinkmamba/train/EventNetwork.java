@@ -1,6 +1,7 @@
 package io.flinkmamba.train;
 
 import io.flinkmamba.engine.CpuMath;
+import io.flinkmamba.engine.VectorOps;
 import io.flinkmamba.event.EventModel;
 import io.flinkmamba.state.StateLayout;
 
@@ -37,7 +38,6 @@ final class EventNetwork {
 
     /** Activations and gradient scratch for stretches of up to {@code capacity} events; one per thread. */
     final class Workspace {
-        final int capacity;
         final float[] input;
         final float[][] res;
         final float[][] rstd;
@@ -69,12 +69,12 @@ final class EventNetwork {
         final float[] dDtp;
         final float[] dWindow;
         final float[] dh;
-        final float[] tmp;
+        final float[] dtBias;
+        final float[] decayRow;
         final double[] headOut;
         final float[] dHead;
 
         Workspace(int capacity) {
-            this.capacity = capacity;
             int d = p.d;
             int di = p.di;
             int ds = p.ds;
@@ -110,7 +110,8 @@ final class EventNetwork {
             dDtp = new float[capacity * di];
             dWindow = new float[(p.dConv - 1 + capacity) * di];
             dh = new float[di * ds];
-            tmp = new float[Math.max(p.d, 2 * p.di)];
+            dtBias = new float[di];
+            decayRow = new float[di * ds];
             headOut = new double[2 * p.fields + p.categories];
             dHead = new float[capacity * (2 * p.fields + p.categories)];
         }
@@ -174,14 +175,13 @@ final class EventNetwork {
             for (int t = 0; t < length; t++) {
                 System.arraycopy(ws.xz[l], t * 2 * di, window, (k - 1 + t) * di, di);
             }
-            float[] cw = w;
             int cwo = p.convWeight[l];
             int cbo = p.convBias[l];
             for (int t = 0; t < length; t++) {
                 for (int c = 0; c < di; c++) {
                     float acc = w[cbo + c];
                     for (int tap = 0; tap < k; tap++) {
-                        acc += cw[cwo + c * k + tap] * window[(t + tap) * di + c];
+                        acc += w[cwo + c * k + tap] * window[(t + tap) * di + c];
                     }
                     ws.cpre[l][t * di + c] = acc;
                     ws.u[l][t * di + c] = CpuMath.silu(acc);
@@ -198,13 +198,19 @@ final class EventNetwork {
             int ssmOff = stateLayout.ssmOffset(l);
             System.arraycopy(state, ssmOff, h, 0, di * ds);
             int zOff = di;
+            float[] dtBias = ws.dtBias;
+            System.arraycopy(w, p.dtBias[l], dtBias, 0, di);
+            float[] decays = ws.decay[l];
             for (int t = 0; t < length; t++) {
                 int xo = t * di;
+                // delta = softplus(dt + bias) and the decays e^(delta*A) by the engine's own kernels
+                System.arraycopy(ws.dtp[l], xo, ws.delta[l], xo, di);
+                VectorOps.softplus(ws.delta[l], xo, dtBias, di);
                 for (int c = 0; c < di; c++) {
-                    float pre = ws.dtp[l][xo + c] + w[p.dtBias[l] + c];
-                    ws.dtp[l][xo + c] = pre;
-                    ws.delta[l][xo + c] = CpuMath.softplus(pre);
+                    ws.dtp[l][xo + c] += dtBias[c]; // the softplus's argument, for the backward pass
                 }
+                VectorOps.decays(ws.delta[l], xo, a, ws.decayRow, di, ds);
+                System.arraycopy(ws.decayRow, 0, decays, t * di * ds, di * ds);
                 int bo = t * p.xps + p.dtRank;
                 int co = bo + ds;
                 float[] xd = ws.xdbl[l];
@@ -213,18 +219,17 @@ final class EventNetwork {
                     float deltaX = dt * ws.u[l][xo + c];
                     int prev = t * di * ds + c * ds;
                     int cur = prev + di * ds;
-                    int dec = t * di * ds + c * ds;
                     float y0 = 0f;
                     float y1 = 0f;
                     float y2 = 0f;
                     float y3 = 0f;
                     int n = 0;
                     for (; n < ds; n++) {
-                        float decay = CpuMath.exp(dt * a[c * ds + n]);
-                        ws.decay[l][dec + n] = decay;
+                        float decay = decays[prev + n];
                         float hv = Math.fma(h[prev + n], decay, xd[bo + n] * deltaX);
                         h[cur + n] = hv;
-                        switch (n & 3) {
+                        // four partial sums, the tail in the first, as the scalar kernel's updateRow
+                        switch (n < (ds & ~3) ? n & 3 : 0) {
                             case 0 -> y0 = Math.fma(hv, xd[co + n], y0);
                             case 1 -> y1 = Math.fma(hv, xd[co + n], y1);
                             case 2 -> y2 = Math.fma(hv, xd[co + n], y2);
@@ -365,24 +370,35 @@ final class EventNetwork {
             float[] a = ws.a[l];
             float[] h = ws.h[l];
             float[] xd = ws.xdbl[l];
+            float[] xz = ws.xz[l];
+            float[] yss = ws.yss[l];
+            float[] u = ws.u[l];
+            float[] delta = ws.delta[l];
+            float[] dtp = ws.dtp[l];
+            float[] decays = ws.decay[l];
+            float[] dY = ws.dY;
+            float[] dXz = ws.dXz;
+            float[] dU = ws.dU;
+            float[] dDtp = ws.dDtp;
+            float[] dXdbl = ws.dXdbl;
+            float[] dh = ws.dh;
             int dSkip = p.dSkip[l];
             int aLog = p.aLog[l];
+            int xps = p.xps;
             for (int t = length - 1; t >= 0; t--) {
                 int xo = t * di;
-                int bo = t * p.xps + p.dtRank;
+                int bo = t * xps + p.dtRank;
                 int co = bo + ds;
                 for (int c = 0; c < di; c++) {
-                    float z = ws.xz[l][t * 2 * di + di + c];
-                    float sz = CpuMath.silu(z);
+                    float z = xz[t * 2 * di + di + c];
                     float sig = 1f / (1f + CpuMath.exp(-z));
-                    float dy = ws.dY[xo + c];
-                    float ys = ws.yss[l][xo + c];
-                    float dys = dy * sz;
-                    ws.dXz[t * 2 * di + di + c] = dy * ys * sig * (1f + z * (1f - sig));
-                    float uc = ws.u[l][xo + c];
+                    float dy = dY[xo + c];
+                    float dys = dy * z * sig;
+                    dXz[t * 2 * di + di + c] = dy * yss[xo + c] * sig * (1f + z * (1f - sig));
+                    float uc = u[xo + c];
                     g[dSkip + c] += dys * uc;
                     float du = dys * w[dSkip + c];
-                    float dt = ws.delta[l][xo + c];
+                    float dt = delta[xo + c];
                     float deltaX = dt * uc;
                     float dDelta = 0f;
                     float dDeltaX = 0f;
@@ -391,22 +407,22 @@ final class EventNetwork {
                     int row = c * ds;
                     for (int n = 0; n < ds; n++) {
                         // h_t = h_{t-1} * decay + B * deltaX;  y = sum h_t C
-                        float dhv = ws.dh[row + n] + dys * xd[co + n];
-                        ws.dXdbl[t * p.xps + p.dtRank + ds + n] += dys * h[cur + n];
-                        float decay = ws.decay[l][prev + n];
-                        float dDecay = dhv * h[prev + n];
-                        float dPre = dDecay * decay;       // d/d(dt * a)
-                        dDelta += dPre * a[row + n];
-                        g[aLog + row + n] += dPre * dt * a[row + n]; // a = -exp(A_log): da/dA_log = a
-                        ws.dXdbl[t * p.xps + p.dtRank + n] += dhv * deltaX;
+                        float dhv = dh[row + n] + dys * xd[co + n];
+                        dXdbl[co + n] += dys * h[cur + n];
+                        float decay = decays[prev + n];
+                        float dPre = dhv * h[prev + n] * decay; // d/d(dt * a)
+                        float an = a[row + n];
+                        dDelta += dPre * an;
+                        g[aLog + row + n] += dPre * dt * an; // a = -exp(A_log): da/dA_log = a
+                        dXdbl[bo + n] += dhv * deltaX;
                         dDeltaX += dhv * xd[bo + n];
-                        ws.dh[row + n] = dhv * decay;
+                        dh[row + n] = dhv * decay;
                     }
                     dDelta += dDeltaX * uc;
                     du += dDeltaX * dt;
-                    ws.dU[xo + c] += du;
-                    float pre = ws.dtp[l][xo + c];
-                    ws.dDtp[xo + c] = pre > 20f ? dDelta : dDelta / (1f + CpuMath.exp(-pre));
+                    dU[xo + c] += du;
+                    float pre = dtp[xo + c];
+                    dDtp[xo + c] = pre > 20f ? dDelta : dDelta / (1f + CpuMath.exp(-pre));
                 }
             }
             // dt_proj (no bias in the product; dt bias added before the softplus).
@@ -464,28 +480,50 @@ final class EventNetwork {
         }
     }
 
-    /** y[off..off+n) += alpha * x[xOff..xOff+n). */
+    /** y[yOff..yOff+n) += alpha * x[xOff..xOff+n). */
     private static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
-        for (int i = 0; i < n; i++) {
-            y[yOff + i] += alpha * x[xOff + i];
-        }
+        VectorOps.axpy(alpha, x, xOff, y, yOff, n);
     }
 
     /**
      * out[t][j] = sum_i in[t][i] * W[j][i] for t &lt; rows, j &lt; outDim: one fused multiply-add chain per
-     * output over i in order from 0, exactly the engine's matrix product.
+     * output over i in order from 0, exactly the engine's matrix product. Four outputs advance together
+     * (independent chains, so the additions overlap) without changing any chain's order.
      */
     private static void matmul(float[] in, int ldIn, int rows, float[] w, int wOff, int outDim, int inDim,
                                float[] out, int ldOut, int outOff) {
         for (int t = 0; t < rows; t++) {
             int io = t * ldIn;
-            for (int j = 0; j < outDim; j++) {
+            int oo = outOff + t * ldOut;
+            int j = 0;
+            for (; j + 3 < outDim; j += 4) {
+                int w0 = wOff + j * inDim;
+                int w1 = w0 + inDim;
+                int w2 = w1 + inDim;
+                int w3 = w2 + inDim;
+                float a0 = 0f;
+                float a1 = 0f;
+                float a2 = 0f;
+                float a3 = 0f;
+                for (int i = 0; i < inDim; i++) {
+                    float x = in[io + i];
+                    a0 = Math.fma(x, w[w0 + i], a0);
+                    a1 = Math.fma(x, w[w1 + i], a1);
+                    a2 = Math.fma(x, w[w2 + i], a2);
+                    a3 = Math.fma(x, w[w3 + i], a3);
+                }
+                out[oo + j] = a0;
+                out[oo + j + 1] = a1;
+                out[oo + j + 2] = a2;
+                out[oo + j + 3] = a3;
+            }
+            for (; j < outDim; j++) {
                 int wo = wOff + j * inDim;
                 float acc = 0f;
                 for (int i = 0; i < inDim; i++) {
                     acc = Math.fma(in[io + i], w[wo + i], acc);
                 }
-                out[outOff + t * ldOut + j] = acc;
+                out[oo + j] = acc;
             }
         }
     }

@@ -255,7 +255,7 @@ public final class EventTrainer {
                 }
                 double trainLoss = epochLoss / Math.max(1, epochTargets);
                 double validationLoss = split.validation.isEmpty() ? Double.NaN
-                        : validationLoss(layout.model(w, mean, std), split.validation, pool);
+                        : meanScore(layout.model(w, mean, std), split.validation, pool);
                 curve.add(new double[] {trainLoss, validationLoss});
                 if (listener != null) {
                     listener.epoch(epoch, trainLoss, validationLoss);
@@ -371,11 +371,16 @@ public final class EventTrainer {
     }
 
     /**
-     * Mean NLL per predicted event of {@code sequences} under {@code model}, as the operator scores: each key
-     * through the CPU engine from a zero state, event t+1 scored by {@link EventModel#score} from hidden t.
-     * Sequences are spread over the pool, one engine per task; sums are added in sequence order.
+     * Mean NLL per predicted event (nats) of {@code sequences} under {@code model}, as the operator scores:
+     * each key through the CPU engine from a zero state, event t+1 scored by {@link EventModel#score} from
+     * hidden t (a key's first event is not scored).
      */
-    static double validationLoss(EventModel model, List<TrainingSequence> sequences, ExecutorService pool) {
+    public static double meanScore(EventModel model, List<TrainingSequence> sequences) {
+        return meanScore(model, sequences, null);
+    }
+
+    /** {@link #meanScore(EventModel, List)}, the sequences spread over the pool, sums added in order. */
+    private static double meanScore(EventModel model, List<TrainingSequence> sequences, ExecutorService pool) {
         double[] loss = new double[sequences.size()];
         long[] targets = new long[sequences.size()];
         int parts = pool == null ? 1 : Math.min(sequences.size(), 4 * Runtime.getRuntime().availableProcessors());

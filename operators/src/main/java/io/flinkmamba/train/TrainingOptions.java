@@ -37,6 +37,14 @@ public record TrainingOptions(int dModel, int nLayer, int dState, int epochs, in
         require(batchSize >= 1, "batch size must be at least 1, got " + batchSize);
     }
 
+    /** The contract's form: batches of 16 sequences. */
+    public TrainingOptions(int dModel, int nLayer, int dState, int epochs, int bptt, double learningRate,
+                           double weightDecay, double clipNorm, int threads, long seed, double validationShare,
+                           int patience) {
+        this(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare,
+                patience, 16);
+    }
+
     private static void require(boolean ok, String message) {
         if (!ok) {
             throw new IllegalArgumentException("invalid training option: " + message);
@@ -49,7 +57,7 @@ public record TrainingOptions(int dModel, int nLayer, int dState, int epochs, in
      */
     public static TrainingOptions defaults() {
         return new TrainingOptions(32, 2, 16, 20, 64, 3e-3, 0.01, 1.0, Runtime.getRuntime().availableProcessors(), 42,
-                0.2, 3, 16);
+                0.2, 3);
     }
 
     public TrainingOptions withDModel(int v) { return new TrainingOptions(v, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare, patience, batchSize); }

@@ -16,4 +16,10 @@ import java.util.List;
  * @param eventsPerSecond training events (forward and backward) per second of wall time
  */
 public record TrainingResult(Path modelDir, int epochs, double trainLoss, double validationLoss,
-                             List<double[]> curve, double eventsPerSecond) {}
+                             List<double[]> curve, double eventsPerSecond) {
+
+    /** The contract's form, without a training speed (NaN). */
+    public TrainingResult(Path modelDir, int epochs, double trainLoss, double validationLoss, List<double[]> curve) {
+        this(modelDir, epochs, trainLoss, validationLoss, curve, Double.NaN);
+    }
+}

@@ -105,6 +105,24 @@ class CpuKernelsTest {
     }
 
     @Test
+    void axpyMatchesBitForBit() {
+        CpuKernels vector = vector();
+        SplittableRandom random = new SplittableRandom(4);
+        for (int n : new int[] {1, 15, 16, 17, 64, 100}) {
+            float[] x = randoms(random, n + 2, 1);
+            float[] y = randoms(random, n + 5, 1);
+            float[] a = y.clone();
+            float[] b = y.clone();
+            reference.axpy(0.37f, x, 2, a, 5, n);
+            vector.axpy(0.37f, x, 2, b, 5, n);
+            for (int i = 0; i < n + 5; i++) {
+                assertEquals(i < 5 ? y[i] : Math.fma(0.37f, x[i - 3], y[i]), a[i], "scalar axpy[" + i + "]");
+                assertEquals(a[i], b[i], "axpy[" + i + "] n=" + n);
+            }
+        }
+    }
+
+    @Test
     void softplusMatches() {
         CpuKernels vector = vector();
         SplittableRandom random = new SplittableRandom(1);

@@ -8,6 +8,10 @@ import io.flinkmamba.event.EventModel;
 import io.flinkmamba.event.EventModels;
 import io.flinkmamba.event.EventPrediction;
 import io.flinkmamba.event.EventSchema;
+import io.flinkmamba.train.EventTrainer;
+import io.flinkmamba.train.TrainingOptions;
+import io.flinkmamba.train.TrainingResult;
+import io.flinkmamba.train.TrainingSequence;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
@@ -197,6 +201,75 @@ class EventModelOperatorTest {
         assertSameResults(expected, results);
         assertTrue(expected.subList(500, 900).stream().anyMatch(r -> r.likelihood() != 0.5),
                 "calibrated likelihoods after the restore");
+    }
+
+    /** A model the trainer wrote scores in the operator exactly what the trainer measured. */
+    @Test
+    void aTrainedModelScoresInTheOperatorWhatTheTrainerMeasured() throws Exception {
+        SplittableRandom random = new SplittableRandom(4);
+        List<TrainingSequence> sequences = new ArrayList<>();
+        for (int k = 0; k < 16; k++) {
+            int length = 30 + random.nextInt(20);
+            float[][] numeric = new float[length][2];
+            int[] type = new int[length];
+            for (int t = 0; t < length; t++) {
+                double value = 10 + 3 * Math.sin(t / 3.0 + k) + random.nextGaussian() * 0.3;
+                numeric[t][0] = (float) value;
+                numeric[t][1] = (float) (Math.abs((double) numeric[t][0]) / 5); // as the extractor derives it
+                type[t] = (t + k) % 3;
+            }
+            sequences.add(new TrainingSequence("key-" + k, numeric, type));
+        }
+        TrainingResult result = EventTrainer.train(SCHEMA, sequences, TrainingOptions.defaults().withDModel(8)
+                .withNLayer(1).withDState(4).withEpochs(2).withThreads(2), dir.resolve("trained"), null);
+        modelDir = result.modelDir();
+        model = EventModel.load(modelDir);
+        double trainer = EventTrainer.meanScore(model, sequences);
+
+        List<Tuple3<String, Double, String>> events = new ArrayList<>();
+        for (int t = 0; t < 50; t++) { // keys interleaved, each in its own order
+            for (TrainingSequence s : sequences) {
+                if (t < s.length()) {
+                    events.add(Tuple3.of(s.key(), (double) s.numeric()[t][0], SCHEMA.categories().get(s.category()[t])));
+                }
+            }
+        }
+        try (var harness = harness(builder().bundleSize(20))) {
+            harness.open();
+            for (int i = 0; i < events.size(); i++) {
+                harness.processElement(events.get(i), i);
+            }
+            harness.endInput();
+            double sum = 0;
+            int n = 0;
+            for (Result r : harness.extractOutputValues()) {
+                if (!Double.isNaN(r.score())) {
+                    sum += r.score();
+                    n++;
+                }
+            }
+            assertEquals(events.size() - sequences.size(), n);
+            assertEquals(trainer, sum / n, 1e-9 * Math.abs(trainer));
+        }
+    }
+
+    @Test
+    void theLikelihoodWindowsAreConfigurable() throws Exception {
+        AnomalyLikelihood custom = new AnomalyLikelihood(3, 50, 5);
+        try (var harness = harness(builder().anomalyLikelihood(custom).bundleSize(7))) {
+            harness.open();
+            List<Tuple3<String, Double, String>> events = events(1, 40, 3);
+            for (int i = 0; i < events.size(); i++) {
+                harness.processElement(events.get(i), i);
+            }
+            harness.endInput();
+            double[] state = new double[custom.stateSize()];
+            List<Result> results = harness.extractOutputValues();
+            for (Result r : results) {
+                assertEquals(custom.update(state, r.score()), r.likelihood(), 0.0);
+            }
+            assertTrue(results.get(10).likelihood() != 0.5, "past a probation of 5 scores");
+        }
     }
 
     @Test

@@ -87,6 +87,7 @@ public final class KafkaPipeline {
      * The parsed input events with timestamps and watermarks (generated per partition in the source, bounded
      * out-of-orderness, idle partitions skipped); bad records go to the dead letters.
      */
+    @SuppressWarnings("deprecation") // the connector's committedOffsets takes Kafka's deprecated OffsetResetStrategy
     public SingleOutputStreamOperator<SourceEvent> events(EventMapping mapping) {
         KafkaSourceBuilder<ParsedRecord> source = KafkaSource.<ParsedRecord>builder()
                 .setProperties(config.kafkaProperties())

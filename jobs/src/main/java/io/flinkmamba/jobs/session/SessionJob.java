@@ -3,6 +3,8 @@ package io.flinkmamba.jobs.session;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flinkmamba.event.EventModel;
+import io.flinkmamba.event.EventSchema;
 import io.flinkmamba.jobs.common.ConfigException;
 import io.flinkmamba.jobs.common.EventMapping;
 import io.flinkmamba.jobs.common.JobConfig;
@@ -22,8 +24,8 @@ import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
+import java.io.IOException;
 import java.nio.file.Files;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
@@ -32,8 +34,9 @@ import java.util.function.UnaryOperator;
  * The session job: categorical events per session key (a user, a device) -> for each event its surprise
  * (negative log-likelihood in nats under the prediction made after the previous event of the session), the
  * top-k most likely next events, a session-start flag, optionally the session embedding; and a
- * {@code session_end} record once a key has been idle for the session gap. The model is a token model whose
- * first tokens are {@code mapping.categories}.
+ * {@code session_end} record once a key has been idle for the session gap. The model is either an event model
+ * ({@code flink-mamba.json}) with one categorical field and no numeric ones, whose vocabulary is the
+ * categories, or a token model whose first tokens are {@code mapping.categories}.
  */
 public final class SessionJob {
     public static final String NAME = "session";
@@ -48,7 +51,6 @@ public final class SessionJob {
     public static JobConfig configure(Map<String, String> settings) throws ConfigException {
         return JobConfig.of(settings, options(), "flink-mamba-session", (config, problems) -> {
             config.require(SessionOptions.CATEGORICAL_FIELD, problems);
-            config.require(SessionOptions.CATEGORIES, problems);
             config.atLeast(SessionOptions.TOP_K, 1, problems);
             if (config.get(MambaOptions.SESSION_GAP).isZero()) {
                 problems.add("setting 'mamba.session.gap' is required by the session job (the idle time that ends a session)");
@@ -63,6 +65,10 @@ public final class SessionJob {
     }
 
     private static void checkModel(JobConfig config, List<String> problems) {
+        if (EventModel.isEventModel(config.modelDir())) {
+            checkEventModel(config, problems);
+            return;
+        }
         java.nio.file.Path configJson = config.modelDir().resolve("config.json");
         if (!Files.isRegularFile(configJson)) {
             problems.add("setting 'mamba.model-dir': " + config.modelDir() + " holds no config.json");
@@ -75,10 +81,15 @@ public final class SessionJob {
             problems.add("setting 'mamba.model-dir': " + e.getMessage());
             return;
         }
+        if (!config.configuration().contains(SessionOptions.CATEGORIES)) {
+            problems.add("missing required setting 'mapping.categories' (the token model in " + config.modelDir()
+                    + " has no vocabulary of its own)");
+            return;
+        }
         List<String> categories = config.get(SessionOptions.CATEGORIES);
         if (model.vocabSize() == 0) {
             problems.add("setting 'mamba.model-dir': the model in " + config.modelDir()
-                    + " takes feature vectors, the session job needs a token model (vocab_size > 0)");
+                    + " takes feature vectors, the session job needs a token model (vocab_size > 0) or an event model");
         } else if (categories.size() > model.vocabSize()) {
             problems.add("setting 'mapping.categories': " + categories.size() + " categories, more than the model's vocab_size "
                     + model.vocabSize() + " (" + config.modelDir() + ")");
@@ -88,24 +99,57 @@ public final class SessionJob {
         }
     }
 
+    private static void checkEventModel(JobConfig config, List<String> problems) {
+        EventSchema schema;
+        try {
+            schema = EventModel.load(config.modelDir()).schema();
+        } catch (IOException e) {
+            problems.add("setting 'mamba.model-dir': " + e.getMessage());
+            return;
+        }
+        if (schema.categoricalField() == null || !schema.numericFields().isEmpty()) {
+            problems.add("setting 'mamba.model-dir': the event model in " + config.modelDir() + " has numeric fields "
+                    + schema.numericFields() + " and categorical field " + schema.categoricalField()
+                    + "; the session job needs a categorical field only");
+            return;
+        }
+        String field = config.get(SessionOptions.CATEGORICAL_FIELD);
+        if (!schema.categoricalField().equals(field)) {
+            problems.add("setting 'mapping.categorical-field': '" + field + "' does not match the model's categorical field '"
+                    + schema.categoricalField() + "'");
+        }
+        if (config.configuration().contains(SessionOptions.CATEGORIES)
+                && !config.get(SessionOptions.CATEGORIES).equals(schema.categories())) {
+            problems.add("setting 'mapping.categories': " + config.get(SessionOptions.CATEGORIES)
+                    + " differs from the event model's vocabulary " + schema.categories() + " (leave it out)");
+        }
+    }
+
     /**
      * Builds the job into {@code env}; {@code tap} sees the parsed events before the operator (identity in
      * production; tests inject failures there).
      */
-    public static void build(StreamExecutionEnvironment env, JobConfig config, UnaryOperator<DataStream<SourceEvent>> tap) {
-        List<String> categories = config.get(SessionOptions.CATEGORIES);
+    public static void build(StreamExecutionEnvironment env, JobConfig config, UnaryOperator<DataStream<SourceEvent>> tap)
+            throws IOException {
+        boolean eventModel = EventModel.isEventModel(config.modelDir());
+        List<String> categories = eventModel ? EventModel.load(config.modelDir()).schema().categories()
+                : config.get(SessionOptions.CATEGORIES);
         EventMapping mapping = EventMapping.from(config, List.of(), config.get(SessionOptions.CATEGORICAL_FIELD), categories);
         KafkaPipeline pipeline = new KafkaPipeline(env, config);
         DataStream<SourceEvent> events = tap.apply(pipeline.events(mapping));
 
-        MambaStream<SourceEvent, SessionResult> scored = MambaOperatorBuilder
+        MambaOperatorBuilder<SourceEvent, SessionResult> builder = MambaOperatorBuilder
                 .<SourceEvent, SessionResult>forModel(config.modelDir())
                 .configure(config.configuration())
                 .eventTimeOrdering(true)
-                .inputEncoder((event, input) -> input.token(event.categoryIndex))
                 .outputMapper(new Results(categories, config.get(SessionOptions.TOP_K), config.get(SessionOptions.EMBEDDING)),
-                        TypeInformation.of(SessionResult.class))
-                .applyTo(events.keyBy(event -> event.key));
+                        TypeInformation.of(SessionResult.class));
+        if (eventModel) {
+            builder.eventExtractor((event, fields) -> fields.category(event.categoryIndex));
+        } else {
+            builder.inputEncoder((event, input) -> input.token(event.categoryIndex));
+        }
+        MambaStream<SourceEvent, SessionResult> scored = builder.applyTo(events.keyBy(event -> event.key));
         scored.results().uid("mamba").name("mamba");
         pipeline.deadLetters(scored);
         pipeline.results(scored.results()
@@ -141,7 +185,8 @@ public final class SessionJob {
             node.put("session_start", output.sessionStart());
             node.put("session_events", output.eventsSeen());
             ArrayNode next = node.putArray("next");
-            double[] probabilities = softmax(output.logits());
+            double[] probabilities = output.logits() != null ? softmax(output.logits())
+                    : toDoubles(output.prediction().categoryProbabilities());
             for (int index : topIndices(probabilities, Math.min(topK, categories.size()))) {
                 next.addObject().put("event", categories.get(index)).put("probability", probabilities[index]);
             }
@@ -152,6 +197,14 @@ public final class SessionJob {
                 }
             }
             return new SessionResult(event.key, event.timestamp, output.sessionStart(), node.toString());
+        }
+
+        private static double[] toDoubles(float[] values) {
+            double[] d = new double[values.length];
+            for (int i = 0; i < values.length; i++) {
+                d[i] = values[i];
+            }
+            return d;
         }
 
         /** Softmax over the whole vocabulary (as the surprise is), in double precision. */

@@ -15,7 +15,8 @@ public final class SessionOptions {
 
     public static final ConfigOption<List<String>> CATEGORIES = ConfigOptions.key("mapping.categories")
             .stringType().asList().noDefaultValue()
-            .withDescription("The event types in token-id order (token i is the i-th); at most the model's vocab_size.");
+            .withDescription("For a token model: the event types in token-id order (token i is the i-th), at most its "
+                    + "vocab_size. An event model brings its own vocabulary.");
 
     public static final ConfigOption<Integer> TOP_K = ConfigOptions.key("session.top-k")
             .intType().defaultValue(3)

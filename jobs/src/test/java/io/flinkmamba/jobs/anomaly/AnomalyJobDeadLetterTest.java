@@ -65,7 +65,8 @@ class AnomalyJobDeadLetterTest {
         Path model = tmp.resolve("model");
         EventModels.random(EventSchema.numeric("cpu", "mem"), 8, 1, 4, 3, model);
         topics = KAFKA.topics("dead", 1);
-        String ts = "\"" + Instant.ofEpochMilli(BASE + 500) + "\"";
+        // Each bad record is timestamped just after the good event before it, so that none is late by accident.
+        String ts = "%TS%";
         BAD.put(DeadLetterReason.UNPARSEABLE, "{\"host\": \"h\", not json");
         BAD.put(DeadLetterReason.OVERSIZED, "{\"host\":\"h\",\"ts\":" + ts + ",\"cpu\":1,\"mem\":2,\"pad\":\"" + "x".repeat(600) + "\"}");
         BAD.put(DeadLetterReason.MISSING_KEY, "{\"host\":\"\",\"ts\":" + ts + ",\"cpu\":1,\"mem\":2}");
@@ -80,9 +81,11 @@ class AnomalyJobDeadLetterTest {
 
         List<String[]> first = new ArrayList<>();
         int t = 0;
-        for (String bad : BAD.values()) {
-            first.add(new String[] {"h", good(t++)});
-            first.add(new String[] {"h", bad});
+        for (Map.Entry<DeadLetterReason, String> bad : BAD.entrySet()) {
+            first.add(new String[] {"h", good(t)});
+            bad.setValue(bad.getValue().replace(ts, "\"" + Instant.ofEpochMilli(BASE + t * 1000L + 500) + "\""));
+            first.add(new String[] {"h", bad.getValue()});
+            t++;
         }
         for (int i = 0; i < 20; i++) {
             first.add(new String[] {"h", good(t++)});

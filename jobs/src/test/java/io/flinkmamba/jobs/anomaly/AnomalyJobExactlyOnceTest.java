@@ -10,7 +10,6 @@ import io.flinkmamba.jobs.common.JobConfig;
 import io.flinkmamba.jobs.common.SourceEvent;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
-import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.BeforeAll;
@@ -155,7 +154,7 @@ class AnomalyJobExactlyOnceTest {
 
         @Override
         public SourceEvent map(SourceEvent event) throws Exception {
-            Thread.sleep(3);
+            Thread.sleep(5);
             SEEN.incrementAndGet();
             if (CHECKPOINTED.get() && FAILED.compareAndSet(false, true)) {
                 throw new IllegalStateException("injected failure");

@@ -166,7 +166,10 @@ class JobConfigTest {
                 tooMany.getMessage());
         ConfigException features = assertThrows(ConfigException.class, () -> SessionJob.configure(with(with(session,
                 "mamba.model-dir", eventModel.toString()), "mapping.categories", "a;b")));
-        assertTrue(features.getMessage().contains("needs a token model"), features.getMessage());
+        assertTrue(features.getMessage().contains("the session job needs a categorical field only"), features.getMessage());
+        ConfigException noCategories = assertThrows(ConfigException.class, () -> SessionJob.configure(with(session,
+                "mamba.model-dir", tokenModel.toString())));
+        assertTrue(noCategories.getMessage().startsWith("missing required setting 'mapping.categories'"), noCategories.getMessage());
         ConfigException noGap = assertThrows(ConfigException.class, () -> SessionJob.configure(with(with(with(session,
                 "mamba.model-dir", tokenModel.toString()), "mapping.categories", "a;b"), "mamba.session.gap", null)));
         assertTrue(noGap.getMessage().startsWith("setting 'mamba.session.gap' is required"), noGap.getMessage());

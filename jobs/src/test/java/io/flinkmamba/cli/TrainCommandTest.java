@@ -1,0 +1,100 @@
+package io.flinkmamba.cli;
+
+import io.flinkmamba.event.EventModel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class TrainCommandTest {
+    @TempDir
+    Path dir;
+
+    /** Twelve hosts, a daily-ish sine in latency and a request kind that follows a cycle. */
+    private static List<String[]> events() {
+        SplittableRandom random = new SplittableRandom(1);
+        List<String[]> rows = new ArrayList<>();
+        String[] kinds = {"get", "put", "get", "delete"};
+        for (int host = 0; host < 12; host++) {
+            for (int t = 0; t < 60; t++) {
+                double latency = 20 + 5 * Math.sin(t / 4.0 + host) + random.nextGaussian();
+                rows.add(new String[] {"host-" + host, Long.toString(1_700_000_000_000L + t * 60_000L),
+                        String.format(Locale.ROOT, "%.3f", latency), kinds[(t + host) % 4]});
+            }
+        }
+        java.util.Collections.shuffle(rows, new java.util.Random(2)); // the command orders each key by time
+        return rows;
+    }
+
+    private static String[] args(Path input, Path out, int epochs, String... more) {
+        List<String> args = new ArrayList<>(List.of("train", "--input", input.toString(), "--out", out.toString(),
+                "--key", "host", "--time", "ts", "--numeric", "latency", "--category", "kind", "--d-model", "8",
+                "--layers", "1", "--d-state", "4", "--epochs", Integer.toString(epochs), "--threads", "2",
+                "--progress", "lines"));
+        args.addAll(List.of(more));
+        return args.toArray(String[]::new);
+    }
+
+    @Test
+    void trainsFromCsvAndWritesALoadableModelAndALossCurve() throws Exception {
+        StringBuilder csv = new StringBuilder("host,ts,latency,kind\n");
+        for (String[] r : events()) {
+            csv.append(String.join(",", r)).append('\n');
+        }
+        Path input = Files.writeString(dir.resolve("events.csv"), csv);
+        Path out = dir.resolve("model");
+        CliRun run = CliRun.of(args(input, out, 3));
+        assertEquals(0, run.exit(), run.out() + run.err());
+        assertTrue(run.out().contains("720 events of 12 keys"), run.out());
+        assertTrue(run.out().contains("epoch 1/3 train_nll="), run.out());
+        assertTrue(run.lastLine().matches("trained epochs=\\d+ train_nll=\\S+ validation_nll=\\S+ events_per_s=\\d+ model=.*"),
+                run.lastLine());
+        EventModel model = EventModel.load(out);
+        assertEquals(List.of("latency"), model.schema().numericFields());
+        assertEquals(List.of("delete", "get", "put"), model.schema().categories());
+        String html = Files.readString(out.resolve("loss-curve.html"));
+        assertTrue(html.contains("<svg") && html.contains("<polyline") && html.contains("validation"), html);
+    }
+
+    @Test
+    void trainsFromJsonLines() throws Exception {
+        StringBuilder jsonl = new StringBuilder();
+        for (String[] r : events()) {
+            jsonl.append(String.format(Locale.ROOT, "{\"host\":\"%s\",\"ts\":%s,\"latency\":%s,\"kind\":\"%s\"}%n",
+                    r[0], r[1], r[2], r[3]));
+        }
+        Path input = Files.writeString(dir.resolve("events.jsonl"), jsonl);
+        CliRun run = CliRun.of(args(input, dir.resolve("m"), 1));
+        assertEquals(0, run.exit(), run.out() + run.err());
+        assertTrue(EventModel.isEventModel(dir.resolve("m")));
+    }
+
+    @Test
+    void anInvalidRowIsAClearErrorOrSkippedWhenAsked() throws Exception {
+        StringBuilder csv = new StringBuilder("host,ts,latency,kind\n");
+        List<String[]> rows = events();
+        for (int i = 0; i < rows.size(); i++) {
+            csv.append(String.join(",", rows.get(i))).append('\n');
+            if (i == 4) {
+                csv.append("host-1,1700000000000,fast,get\n");
+            }
+        }
+        Path input = Files.writeString(dir.resolve("bad.csv"), csv);
+        CliRun failed = CliRun.of(args(input, dir.resolve("x"), 1));
+        assertEquals(1, failed.exit());
+        assertTrue(failed.err().contains("line 7: numeric field 'latency' is 'fast'"), failed.err());
+        assertTrue(!Files.exists(dir.resolve("x")), "nothing written");
+
+        CliRun skipped = CliRun.of(args(input, dir.resolve("y"), 1, "--skip-invalid"));
+        assertEquals(0, skipped.exit(), skipped.out() + skipped.err());
+        assertTrue(skipped.out().contains("(1 invalid rows skipped)"), skipped.out());
+    }
+}
