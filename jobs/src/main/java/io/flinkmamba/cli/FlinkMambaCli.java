@@ -22,6 +22,8 @@ import java.util.List;
                 BenchCommand.class,
                 TrainCommand.class,
                 NabCommand.class,
+                ClusterCommand.class,
+                SoakCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class FlinkMambaCli implements Runnable {

@@ -5,6 +5,7 @@ import io.flinkmamba.jobs.common.JobConfig;
 import io.flinkmamba.jobs.common.JobOptions;
 import io.flinkmamba.jobs.common.KafkaPipeline;
 import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.client.program.StreamContextEnvironment;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
@@ -67,6 +68,15 @@ final class RunCommand implements Callable<Integer> {
         } catch (ConfigException e) {
             e.problems().forEach(problem -> System.err.println("run: " + problem));
             return 2;
+        }
+        if (cluster == null && StreamExecutionEnvironment.getExecutionEnvironment() instanceof StreamContextEnvironment) {
+            // Started by Flink itself (application mode, e.g. the Kubernetes operator, or `flink run`): the job
+            // goes to the cluster that runs this main, with that cluster's checkpoint storage.
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
+                    KafkaPipeline.flinkConfiguration(config, null));
+            System.out.println("run: " + job + " job '" + config.jobName() + "' on the cluster that started it");
+            job.build(env, config, stream -> stream);
+            return runAndFollow(env, config, System.out, System.console() != null, parseDuration(progressEvery));
         }
         if (cluster == null) {
             boolean temporary = !config.configuration().contains(JobOptions.CHECKPOINT_DIR);
