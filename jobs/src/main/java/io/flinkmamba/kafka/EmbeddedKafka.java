@@ -69,6 +69,8 @@ public final class EmbeddedKafka implements AutoCloseable {
             props.put("num.partitions", "1");
             props.put("auto.create.topics.enable", "false");
             props.put("log.flush.interval.messages", String.valueOf(Long.MAX_VALUE));
+            // Demo and test events carry historical timestamps; time-based retention would delete them.
+            props.put("log.retention.ms", "-1");
             KafkaConfig config = KafkaConfig.fromProps(props, false);
 
             new Formatter()
