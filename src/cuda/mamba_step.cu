@@ -30,34 +30,35 @@ __device__ __forceinline__ void load4(const float* p, float v[4]) {
 __device__ __forceinline__ void store4(float* p, const float v[4]) {
     *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
 }
-__device__ __forceinline__ void load4(const __half* p, float v[4]) {
+// The 16-bit types move as two pairs in one 8-byte access.
+__device__ __forceinline__ float2 to_float2(__half2 h) { return __half22float2(h); }
+__device__ __forceinline__ float2 to_float2(__nv_bfloat162 h) { return __bfloat1622float2(h); }
+template <typename S2> __device__ __forceinline__ S2 from_floats(float a, float b);
+template <> __device__ __forceinline__ __half2 from_floats(float a, float b) { return __floats2half2_rn(a, b); }
+template <> __device__ __forceinline__ __nv_bfloat162 from_floats(float a, float b) {
+    return __floats2bfloat162_rn(a, b);
+}
+
+template <typename S2, typename S>
+__device__ __forceinline__ void load4_pairs(const S* p, float v[4]) {
     uint2 q = *reinterpret_cast<const uint2*>(p);
-    float2 lo = __half22float2(*reinterpret_cast<__half2*>(&q.x));
-    float2 hi = __half22float2(*reinterpret_cast<__half2*>(&q.y));
+    float2 lo = to_float2(*reinterpret_cast<S2*>(&q.x));
+    float2 hi = to_float2(*reinterpret_cast<S2*>(&q.y));
     v[0] = lo.x; v[1] = lo.y; v[2] = hi.x; v[3] = hi.y;
 }
-__device__ __forceinline__ void store4(__half* p, const float v[4]) {
-    __half2 lo = __floats2half2_rn(v[0], v[1]);
-    __half2 hi = __floats2half2_rn(v[2], v[3]);
+template <typename S2, typename S>
+__device__ __forceinline__ void store4_pairs(S* p, const float v[4]) {
+    S2 lo = from_floats<S2>(v[0], v[1]);
+    S2 hi = from_floats<S2>(v[2], v[3]);
     uint2 q;
     q.x = *reinterpret_cast<unsigned*>(&lo);
     q.y = *reinterpret_cast<unsigned*>(&hi);
     *reinterpret_cast<uint2*>(p) = q;
 }
-__device__ __forceinline__ void load4(const __nv_bfloat16* p, float v[4]) {
-    uint2 q = *reinterpret_cast<const uint2*>(p);
-    float2 lo = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&q.x));
-    float2 hi = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&q.y));
-    v[0] = lo.x; v[1] = lo.y; v[2] = hi.x; v[3] = hi.y;
-}
-__device__ __forceinline__ void store4(__nv_bfloat16* p, const float v[4]) {
-    __nv_bfloat162 lo = __floats2bfloat162_rn(v[0], v[1]);
-    __nv_bfloat162 hi = __floats2bfloat162_rn(v[2], v[3]);
-    uint2 q;
-    q.x = *reinterpret_cast<unsigned*>(&lo);
-    q.y = *reinterpret_cast<unsigned*>(&hi);
-    *reinterpret_cast<uint2*>(p) = q;
-}
+__device__ __forceinline__ void load4(const __half* p, float v[4]) { load4_pairs<__half2>(p, v); }
+__device__ __forceinline__ void store4(__half* p, const float v[4]) { store4_pairs<__half2>(p, v); }
+__device__ __forceinline__ void load4(const __nv_bfloat16* p, float v[4]) { load4_pairs<__nv_bfloat162>(p, v); }
+__device__ __forceinline__ void store4(__nv_bfloat16* p, const float v[4]) { store4_pairs<__nv_bfloat162>(p, v); }
 
 __device__ __forceinline__ float silu(float x) { return x / (1.f + expf(-x)); }
 __device__ __forceinline__ float softplus(float x) { return x > 20.f ? x : log1pf(expf(x)); }
