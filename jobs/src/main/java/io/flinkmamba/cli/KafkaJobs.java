@@ -14,33 +14,34 @@ import java.util.function.UnaryOperator;
 
 /** The Kafka jobs {@code run} knows, by name. */
 enum KafkaJobs {
-    anomaly {
-        @Override
-        JobConfig configure(Map<String, String> settings) throws ConfigException {
-            return AnomalyJob.configure(settings);
-        }
+    anomaly(AnomalyJob::configure, AnomalyJob::build),
+    session(SessionJob::configure, SessionJob::build);
 
-        @Override
+    @FunctionalInterface
+    private interface Configurer {
+        JobConfig configure(Map<String, String> settings) throws ConfigException;
+    }
+
+    @FunctionalInterface
+    private interface Builder {
         void build(StreamExecutionEnvironment env, JobConfig config, UnaryOperator<DataStream<SourceEvent>> tap)
-                throws IOException {
-            AnomalyJob.build(env, config, tap);
-        }
-    },
-    session {
-        @Override
-        JobConfig configure(Map<String, String> settings) throws ConfigException {
-            return SessionJob.configure(settings);
-        }
+                throws IOException;
+    }
 
-        @Override
-        void build(StreamExecutionEnvironment env, JobConfig config, UnaryOperator<DataStream<SourceEvent>> tap)
-                throws IOException {
-            SessionJob.build(env, config, tap);
-        }
-    };
+    private final Configurer configurer;
+    private final Builder builder;
 
-    abstract JobConfig configure(Map<String, String> settings) throws ConfigException;
+    KafkaJobs(Configurer configurer, Builder builder) {
+        this.configurer = configurer;
+        this.builder = builder;
+    }
 
-    abstract void build(StreamExecutionEnvironment env, JobConfig config, UnaryOperator<DataStream<SourceEvent>> tap)
-            throws IOException;
+    JobConfig configure(Map<String, String> settings) throws ConfigException {
+        return configurer.configure(settings);
+    }
+
+    void build(StreamExecutionEnvironment env, JobConfig config, UnaryOperator<DataStream<SourceEvent>> tap)
+            throws IOException {
+        builder.build(env, config, tap);
+    }
 }
