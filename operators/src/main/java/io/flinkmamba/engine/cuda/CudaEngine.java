@@ -30,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
-import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
 import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
@@ -42,7 +41,6 @@ import static jcuda.driver.JCudaDriver.cuGraphLaunch;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
-import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
@@ -58,7 +56,9 @@ import static jcuda.driver.JCudaDriver.cuStreamEndCapture;
  * can states: a resident pool of {@code residentSlots} slots (stored as float32, float16 or bfloat16,
  * computed in float32) that {@link #stepResident} steps in place, so that only inputs go to the device and
  * only outputs come back. {@link #step} hands states over per call through a scratch pool instead. One
- * context per device (the primary context, shared by every engine of the JVM).
+ * context per device (the primary context, shared by every engine of the JVM), one stream per engine (per
+ * subtask): every copy and kernel of a call queues on it, copies through pinned host memory
+ * ({@link Staging}), so engines sharing a device never wait for each other's work.
  */
 public final class CudaEngine implements MambaEngine {
     static final String KERNELS = "/io/flinkmamba/engine/cuda/mamba_step.fatbin";
@@ -72,8 +72,9 @@ public final class CudaEngine implements MambaEngine {
     private final CUcontext context = new CUcontext();
     private final CUmodule module = new CUmodule();
     private final List<CUdeviceptr> allocations = new ArrayList<>();
-    /** The engine's stream: a blocking one, so that copies on the legacy default stream order after it. */
+    /** The engine's stream: a blocking one, so that the one-time synchronous uploads (weights) order before it. */
     private final CUstream stream = new CUstream();
+    private final Staging staging;
     private final Map<Long, CUgraphExec> graphs = new HashMap<>();
 
     /** The GEMM kernels by tile width: 128, 64 and 32. */
@@ -127,7 +128,7 @@ public final class CudaEngine implements MambaEngine {
         long floats = c.stateLayout().floatsPerKey();
         long element = storage == StateCodec.FLOAT32 ? Sizeof.FLOAT : Sizeof.SHORT;
         long rowFloats = floats + 4 * d + c.inProjSize() + c.convChannels() + Math.max(1, c.xProjSize()) + 2 * di
-                + Math.max(1, c.vocabSize()) + 2;
+                + Math.max(1, c.vocabSize()) + 3;
         return weights * Sizeof.FLOAT + (long) batchRows * (rowFloats * Sizeof.FLOAT + floats * element)
                 + (long) residentSlots * floats * element;
     }
@@ -173,6 +174,7 @@ public final class CudaEngine implements MambaEngine {
         cuCtxSetCurrent(context);
         cuModuleLoadData(module, fatbin);
         cuStreamCreate(stream, 0);
+        staging = new Staging(stream);
         gemms = new CUfunction[] {function("gemm_nt128"), function("gemm_nt64"), function("gemm_nt32")};
         embed = function("embed");
         addNorm = function("add_norm");
@@ -307,14 +309,13 @@ public final class CudaEngine implements MambaEngine {
         cuCtxSetCurrent(context);
         Buffers b = buffers(rows);
         int floats = layout.floatsPerKey();
-        cuMemcpyHtoD(b.packedStates(), Pointer.to(batch.states()), (long) rows * floats * Sizeof.FLOAT);
+        staging.upload(batch.states(), 0, rows * floats, b.packedStates());
         launch(scatter, blocks((long) rows * floats, 256), 256, b.packedStates(), b.pool(), b.slots(),
                 (long) floats, rows);
         run(batch, b, b.pool(), b.slots());
         launch(gather, blocks((long) rows * floats, 256), 256, b.pool(), b.slots(), (long) floats,
                 b.packedStates(), rows);
-        cuMemcpyDtoH(Pointer.to(batch.states()), b.packedStates(), (long) rows * floats * Sizeof.FLOAT);
-        cuCtxSynchronize();
+        staging.download(b.packedStates(), batch.states(), 0, rows * floats);
     }
 
     /**
@@ -331,7 +332,7 @@ public final class CudaEngine implements MambaEngine {
         }
         cuCtxSetCurrent(context);
         Buffers b = buffers(rows);
-        cuMemcpyHtoD(b.residentSlots(), Pointer.to(slots), (long) rows * Sizeof.INT);
+        staging.upload(slots, 0, rows, b.residentSlots());
         uploadInputs(batch, b);
         // The step's ~8 launches per layer replay as one CUDA graph, captured once per shape: each launch from
         // Java costs about 14 us of host time, a graph launch about as much as one.
@@ -344,7 +345,6 @@ public final class CudaEngine implements MambaEngine {
         }
         cuGraphLaunch(graph, stream);
         downloadOutputs(batch, b);
-        cuCtxSynchronize();
     }
 
     private CUgraphExec capture(Runnable launches) {
@@ -393,21 +393,17 @@ public final class CudaEngine implements MambaEngine {
         int floats = layout.floatsPerKey();
         for (int start = 0; start < count; start += b.rows()) {
             int n = Math.min(b.rows(), count - start);
-            long bytes = (long) n * floats * Sizeof.FLOAT;
-            Pointer host = Pointer.to(states).withByteOffset((long) start * floats * Sizeof.FLOAT);
-            cuMemcpyHtoD(b.residentSlots(), Pointer.to(slots).withByteOffset((long) start * Sizeof.INT),
-                    (long) n * Sizeof.INT);
+            staging.upload(slots, start, n, b.residentSlots());
             if (write) {
-                cuMemcpyHtoD(b.packedStates(), host, bytes);
+                staging.upload(states, start * floats, n * floats, b.packedStates());
                 launch(scatter, blocks((long) n * floats, 256), 256, b.packedStates(), residentPool, b.residentSlots(),
                         (long) floats, n);
             } else {
                 launch(gather, blocks((long) n * floats, 256), 256, residentPool, b.residentSlots(), (long) floats,
                         b.packedStates(), n);
-                cuMemcpyDtoH(host, b.packedStates(), bytes);
+                staging.download(b.packedStates(), states, start * floats, n * floats);
             }
         }
-        cuCtxSynchronize();
     }
 
     private void checkSlot(int slot) {
@@ -433,9 +429,9 @@ public final class CudaEngine implements MambaEngine {
                             + " is outside the vocabulary 0.." + (c.vocabSize() - 1));
                 }
             }
-            cuMemcpyHtoD(b.tokens(), Pointer.to(tokens), (long) rows * Sizeof.INT);
+            staging.upload(tokens, 0, rows, b.tokens());
         } else {
-            cuMemcpyHtoD(b.residual(), Pointer.to(batch.features()), (long) rows * c.dModel() * Sizeof.FLOAT);
+            staging.upload(batch.features(), 0, rows * c.dModel(), b.residual());
         }
     }
 
@@ -454,12 +450,12 @@ public final class CudaEngine implements MambaEngine {
         }
     }
 
-    /** Copies on the legacy default stream, which waits for {@link #stream}'s kernels first. */
+    /** Waits for the step's kernels and copies its outputs back. */
     private void downloadOutputs(StepBatch batch, Buffers b) {
         int rows = batch.size();
-        cuMemcpyDtoH(Pointer.to(batch.hidden()), b.hidden(), (long) rows * c.dModel() * Sizeof.FLOAT);
+        staging.download(b.hidden(), batch.hidden(), 0, rows * c.dModel());
         if (batch.hasLogits()) {
-            cuMemcpyDtoH(Pointer.to(batch.logits()), b.logits(), (long) rows * c.vocabSize() * Sizeof.FLOAT);
+            staging.download(b.logits(), batch.logits(), 0, rows * c.vocabSize());
         }
     }
 
@@ -500,10 +496,10 @@ public final class CudaEngine implements MambaEngine {
         }
         cuCtxSetCurrent(context);
         Buffers b = buffers(rows);
-        cuMemcpyHtoD(b.hidden(), Pointer.to(hidden), (long) rows * c.dModel() * Sizeof.FLOAT);
+        staging.upload(hidden, 0, rows * c.dModel(), b.hidden());
         gemm(b.hidden(), c.dModel(), lmHead, new CUdeviceptr(), b.logits(), c.vocabSize(), rows, c.vocabSize(),
                 c.dModel());
-        cuMemcpyDtoH(Pointer.to(logits), b.logits(), (long) rows * c.vocabSize() * Sizeof.FLOAT);
+        staging.download(b.logits(), logits, 0, rows * c.vocabSize());
     }
 
     /** C (m x n, row stride ldc) = A (m x k, row stride lda) . W^T + bias, W a (n, k) PyTorch weight. */
@@ -556,6 +552,7 @@ public final class CudaEngine implements MambaEngine {
     @Override
     public void close() {
         cuCtxSetCurrent(context);
+        staging.close();
         dropGraphs();
         for (CUdeviceptr p : allocations) {
             cuMemFree(p);
