@@ -14,6 +14,8 @@ import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUgraph;
 import jcuda.driver.CUgraphExec;
@@ -31,6 +33,9 @@ import java.util.Map;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuEventDestroy;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
@@ -49,6 +54,7 @@ import static jcuda.driver.JCudaDriver.cuStreamBeginCapture;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static jcuda.driver.JCudaDriver.cuStreamEndCapture;
+import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
 
 /**
  * The {@link MambaEngine} on an NVIDIA GPU through JCuda's driver API, running the kernels of
@@ -72,10 +78,26 @@ public final class CudaEngine implements MambaEngine {
     private final CUcontext context = new CUcontext();
     private final CUmodule module = new CUmodule();
     private final List<CUdeviceptr> allocations = new ArrayList<>();
-    /** The engine's stream: a blocking one, so that the one-time synchronous uploads (weights) order before it. */
-    private final CUstream stream = new CUstream();
-    private final Staging staging;
-    private final Map<Long, CUgraphExec> graphs = new HashMap<>();
+    /**
+     * Resident steps of at least this many rows run as two halves on two streams, so that the host copies of
+     * one half overlap the other half's kernels.
+     */
+    static final int SPLIT_ROWS = 8192;
+
+    /**
+     * The engine's streams, blocking ones, so that the one-time synchronous uploads (weights) order before
+     * them: the first for every call, the second for the second half of a split resident step.
+     */
+    private final CUstream[] streams = {new CUstream(), new CUstream()};
+    private final Staging[] stagings = new Staging[2];
+    /** Recorded on the first stream before a split step, for the second to wait for (queued slot moves). */
+    private final CUevent firstStreamQueued = new CUevent();
+    /** Where kernel launches go: the first stream, or the one whose launches are being captured. */
+    private CUstream launchStream;
+    private final Map<GraphShape, CUgraphExec> graphs = new HashMap<>();
+
+    /** A captured resident step: rows [start, start + rows) of the scratch, its input kind and outputs. */
+    private record GraphShape(int start, int rows, boolean tokens, boolean logits) {}
 
     /** The GEMM kernels by tile width: 128, 64 and 32. */
     private final CUfunction[] gemms;
@@ -173,8 +195,12 @@ public final class CudaEngine implements MambaEngine {
         cuDevicePrimaryCtxRetain(context, device);
         cuCtxSetCurrent(context);
         cuModuleLoadData(module, fatbin);
-        cuStreamCreate(stream, 0);
-        staging = new Staging(stream);
+        for (int q = 0; q < streams.length; q++) {
+            cuStreamCreate(streams[q], 0);
+            stagings[q] = new Staging(streams[q]);
+        }
+        launchStream = streams[0];
+        cuEventCreate(firstStreamQueued, CUevent_flags.CU_EVENT_DISABLE_TIMING);
         gemms = new CUfunction[] {function("gemm_nt128"), function("gemm_nt64"), function("gemm_nt32")};
         embed = function("embed");
         addNorm = function("add_norm");
@@ -272,7 +298,7 @@ public final class CudaEngine implements MambaEngine {
                 alloc(r * c.dModel() * Sizeof.FLOAT),
                 alloc(r * c.inProjSize() * Sizeof.FLOAT),
                 alloc(r * c.convChannels() * Sizeof.FLOAT),
-                alloc(r * Math.max(1, c.layer() == LayerType.MAMBA1 ? c.xProjSize() : 1) * Sizeof.FLOAT),
+                alloc(r * xProjWidth() * Sizeof.FLOAT),
                 alloc(r * c.dInner() * Sizeof.FLOAT),
                 alloc(r * c.dInner() * Sizeof.FLOAT),
                 alloc(r * c.dModel() * Sizeof.FLOAT),
@@ -309,13 +335,13 @@ public final class CudaEngine implements MambaEngine {
         cuCtxSetCurrent(context);
         Buffers b = buffers(rows);
         int floats = layout.floatsPerKey();
-        staging.upload(batch.states(), 0, rows * floats, b.packedStates());
+        stagings[0].upload(batch.states(), 0, rows * floats, b.packedStates());
         launch(scatter, blocks((long) rows * floats, 256), 256, b.packedStates(), b.pool(), b.slots(),
                 (long) floats, rows);
         run(batch, b, b.pool(), b.slots());
         launch(gather, blocks((long) rows * floats, 256), 256, b.pool(), b.slots(), (long) floats,
                 b.packedStates(), rows);
-        staging.download(b.packedStates(), batch.states(), 0, rows * floats);
+        stagings[0].download(b.packedStates(), batch.states(), 0, rows * floats);
     }
 
     /**
@@ -331,31 +357,77 @@ public final class CudaEngine implements MambaEngine {
             checkSlot(slots[r]);
         }
         cuCtxSetCurrent(context);
+        checkTokens(batch);
         Buffers b = buffers(rows);
-        staging.upload(slots, 0, rows, b.residentSlots());
-        uploadInputs(batch, b);
-        // The step's ~8 launches per layer replay as one CUDA graph, captured once per shape: each launch from
-        // Java costs about 14 us of host time, a graph launch about as much as one.
         boolean tokens = batch.input() == StepBatch.Input.TOKENS;
-        long shape = ((long) rows << 2) | (tokens ? 2 : 0) | (batch.hasLogits() ? 1 : 0);
-        CUgraphExec graph = graphs.get(shape);
-        if (graph == null) {
-            graph = capture(() -> kernels(rows, tokens, batch.hasLogits(), b, residentPool, b.residentSlots()));
-            graphs.put(shape, graph);
+        // Rows are independent (one event per key), so halves of a large step can run on two streams: while
+        // the first half's kernels run, the host copies the second half's inputs, and while the second
+        // half's kernels run, it copies the first half's outputs back.
+        int parts = rows >= SPLIT_ROWS ? 2 : 1;
+        int half = rows / parts;
+        if (parts == 2) {
+            cuEventRecord(firstStreamQueued, streams[0]);
+            cuStreamWaitEvent(streams[1], firstStreamQueued, 0);
         }
-        cuGraphLaunch(graph, stream);
-        downloadOutputs(batch, b);
+        for (int p = 0; p < parts; p++) {
+            int start = p * half;
+            int n = p == parts - 1 ? rows - start : half;
+            Buffers part = fromRow(b, start);
+            stagings[p].upload(slots, start, n, part.residentSlots());
+            uploadInputs(batch, start, n, part, stagings[p]);
+            // The step's ~8 launches per layer replay as one CUDA graph, captured once per shape: each launch
+            // from Java costs about 14 us of host time, a graph launch about as much as one.
+            GraphShape shape = new GraphShape(start, n, tokens, batch.hasLogits());
+            CUgraphExec graph = graphs.get(shape);
+            if (graph == null) {
+                graph = capture(streams[p], () -> kernels(n, tokens, batch.hasLogits(), part, residentPool,
+                        part.residentSlots()));
+                graphs.put(shape, graph);
+            }
+            cuGraphLaunch(graph, streams[p]);
+        }
+        for (int p = 0; p < parts; p++) {
+            int start = p * half;
+            downloadOutputs(batch, start, p == parts - 1 ? rows - start : half, fromRow(b, start), stagings[p]);
+        }
     }
 
-    private CUgraphExec capture(Runnable launches) {
-        cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED);
-        launches.run();
-        CUgraph graph = new CUgraph();
-        cuStreamEndCapture(stream, graph);
-        CUgraphExec exec = new CUgraphExec();
-        cuGraphInstantiate(exec, graph, 0);
-        cuGraphDestroy(graph);
-        return exec;
+    /** The scratch {@code b} from row {@code start} on: every per-row buffer offset by that many rows. */
+    private Buffers fromRow(Buffers b, int start) {
+        if (start == 0) {
+            return b;
+        }
+        long r = start;
+        long f = Sizeof.FLOAT;
+        long d = c.dModel();
+        return new Buffers(b.rows() - start, b.slots(), b.pool(), b.packedStates(),
+                b.residentSlots().withByteOffset(r * Sizeof.INT), b.tokens().withByteOffset(r * Sizeof.INT),
+                b.residual().withByteOffset(r * d * f), b.normed().withByteOffset(r * d * f),
+                b.inProj().withByteOffset(r * c.inProjSize() * f), b.convOut().withByteOffset(r * c.convChannels() * f),
+                b.xProj().withByteOffset(r * xProjWidth() * f), b.dt().withByteOffset(r * c.dInner() * f),
+                b.y().withByteOffset(r * c.dInner() * f), b.mixerOut().withByteOffset(r * d * f),
+                b.hidden().withByteOffset(r * d * f), b.logits().withByteOffset(r * Math.max(1, c.vocabSize()) * f));
+    }
+
+    /** Floats per row of the x_proj output buffer (one for Mamba-2, which has none). */
+    private int xProjWidth() {
+        return Math.max(1, c.layer() == LayerType.MAMBA1 ? c.xProjSize() : 1);
+    }
+
+    private CUgraphExec capture(CUstream stream, Runnable launches) {
+        launchStream = stream;
+        try {
+            cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED);
+            launches.run();
+            CUgraph graph = new CUgraph();
+            cuStreamEndCapture(stream, graph);
+            CUgraphExec exec = new CUgraphExec();
+            cuGraphInstantiate(exec, graph, 0);
+            cuGraphDestroy(graph);
+            return exec;
+        } finally {
+            launchStream = streams[0];
+        }
     }
 
     private void dropGraphs() {
@@ -393,15 +465,15 @@ public final class CudaEngine implements MambaEngine {
         int floats = layout.floatsPerKey();
         for (int start = 0; start < count; start += b.rows()) {
             int n = Math.min(b.rows(), count - start);
-            staging.upload(slots, start, n, b.residentSlots());
+            stagings[0].upload(slots, start, n, b.residentSlots());
             if (write) {
-                staging.upload(states, start * floats, n * floats, b.packedStates());
+                stagings[0].upload(states, start * floats, n * floats, b.packedStates());
                 launch(scatter, blocks((long) n * floats, 256), 256, b.packedStates(), residentPool, b.residentSlots(),
                         (long) floats, n);
             } else {
                 launch(gather, blocks((long) n * floats, 256), 256, residentPool, b.residentSlots(), (long) floats,
                         b.packedStates(), n);
-                staging.download(b.packedStates(), states, start * floats, n * floats);
+                stagings[0].download(b.packedStates(), states, start * floats, n * floats);
             }
         }
     }
@@ -414,28 +486,36 @@ public final class CudaEngine implements MambaEngine {
 
     /** Embeds the inputs and runs every layer on the states of {@code pool} named by {@code slots}. */
     private void run(StepBatch batch, Buffers b, CUdeviceptr pool, CUdeviceptr slots) {
-        uploadInputs(batch, b);
-        kernels(batch.size(), batch.input() == StepBatch.Input.TOKENS, batch.hasLogits(), b, pool, slots);
-        downloadOutputs(batch, b);
+        int rows = batch.size();
+        checkTokens(batch);
+        uploadInputs(batch, 0, rows, b, stagings[0]);
+        kernels(rows, batch.input() == StepBatch.Input.TOKENS, batch.hasLogits(), b, pool, slots);
+        downloadOutputs(batch, 0, rows, b, stagings[0]);
     }
 
-    private void uploadInputs(StepBatch batch, Buffers b) {
-        int rows = batch.size();
-        if (batch.input() == StepBatch.Input.TOKENS) {
-            int[] tokens = batch.tokens();
-            for (int r = 0; r < rows; r++) {
-                if (tokens[r] < 0 || tokens[r] >= c.vocabSize()) {
-                    throw new IllegalArgumentException("token id " + tokens[r] + " at row " + r
-                            + " is outside the vocabulary 0.." + (c.vocabSize() - 1));
-                }
+    private void checkTokens(StepBatch batch) {
+        if (batch.input() != StepBatch.Input.TOKENS) {
+            return;
+        }
+        int[] tokens = batch.tokens();
+        for (int r = 0; r < batch.size(); r++) {
+            if (tokens[r] < 0 || tokens[r] >= c.vocabSize()) {
+                throw new IllegalArgumentException("token id " + tokens[r] + " at row " + r
+                        + " is outside the vocabulary 0.." + (c.vocabSize() - 1));
             }
-            staging.upload(tokens, 0, rows, b.tokens());
-        } else {
-            staging.upload(batch.features(), 0, rows * c.dModel(), b.residual());
         }
     }
 
-    /** Every kernel of one step, on {@link #stream}: what a CUDA graph captures. */
+    /** Queues the upload of rows [start, start + n) of the batch's inputs to {@code part} (from that row on). */
+    private void uploadInputs(StepBatch batch, int start, int n, Buffers part, Staging staging) {
+        if (batch.input() == StepBatch.Input.TOKENS) {
+            staging.upload(batch.tokens(), start, n, part.tokens());
+        } else {
+            staging.upload(batch.features(), start * c.dModel(), n * c.dModel(), part.residual());
+        }
+    }
+
+    /** Every kernel of one step, on {@link #launchStream}: what a CUDA graph captures. */
     private void kernels(int rows, boolean tokens, boolean logits, Buffers b, CUdeviceptr pool, CUdeviceptr slots) {
         int d = c.dModel();
         if (tokens) {
@@ -450,12 +530,11 @@ public final class CudaEngine implements MambaEngine {
         }
     }
 
-    /** Waits for the step's kernels and copies its outputs back. */
-    private void downloadOutputs(StepBatch batch, Buffers b) {
-        int rows = batch.size();
-        staging.download(b.hidden(), batch.hidden(), 0, rows * c.dModel());
+    /** Waits for the kernels of rows [start, start + n) and copies their outputs back from {@code part}. */
+    private void downloadOutputs(StepBatch batch, int start, int n, Buffers part, Staging staging) {
+        staging.download(part.hidden(), batch.hidden(), start * c.dModel(), n * c.dModel());
         if (batch.hasLogits()) {
-            staging.download(b.logits(), batch.logits(), 0, rows * c.vocabSize());
+            staging.download(part.logits(), batch.logits(), start * c.vocabSize(), n * c.vocabSize());
         }
     }
 
@@ -496,10 +575,10 @@ public final class CudaEngine implements MambaEngine {
         }
         cuCtxSetCurrent(context);
         Buffers b = buffers(rows);
-        staging.upload(hidden, 0, rows * c.dModel(), b.hidden());
+        stagings[0].upload(hidden, 0, rows * c.dModel(), b.hidden());
         gemm(b.hidden(), c.dModel(), lmHead, new CUdeviceptr(), b.logits(), c.vocabSize(), rows, c.vocabSize(),
                 c.dModel());
-        staging.download(b.logits(), logits, 0, rows * c.vocabSize());
+        stagings[0].download(b.logits(), logits, 0, rows * c.vocabSize());
     }
 
     /** C (m x n, row stride ldc) = A (m x k, row stride lda) . W^T + bias, W a (n, k) PyTorch weight. */
@@ -521,7 +600,7 @@ public final class CudaEngine implements MambaEngine {
             }
         }
         int tile = 128 >> choice;
-        cuLaunchKernel(gemms[choice], (n + tile - 1) / tile, (m + tile - 1) / tile, 1, 256, 1, 1, 0, stream, params,
+        cuLaunchKernel(gemms[choice], (n + tile - 1) / tile, (m + tile - 1) / tile, 1, 256, 1, 1, 0, launchStream, params,
                 null);
     }
 
@@ -546,20 +625,25 @@ public final class CudaEngine implements MambaEngine {
                 throw new IllegalArgumentException("unsupported kernel argument " + arg);
             }
         }
-        cuLaunchKernel(f, grid, 1, 1, block, 1, 1, 0, stream, Pointer.to(pointers), null);
+        cuLaunchKernel(f, grid, 1, 1, block, 1, 1, 0, launchStream, Pointer.to(pointers), null);
     }
 
     @Override
     public void close() {
         cuCtxSetCurrent(context);
-        staging.close();
+        for (Staging staging : stagings) {
+            staging.close();
+        }
         dropGraphs();
         for (CUdeviceptr p : allocations) {
             cuMemFree(p);
         }
         allocations.clear();
         buffers = null;
-        cuStreamDestroy(stream);
+        cuEventDestroy(firstStreamQueued);
+        for (CUstream stream : streams) {
+            cuStreamDestroy(stream);
+        }
         cuModuleUnload(module);
         cuDevicePrimaryCtxRelease(device);
     }

@@ -122,14 +122,16 @@ class CudaEngineTest {
         assertTrue(error <= tolerance, () -> what + ": relative error " + error + " > " + tolerance);
     }
 
-    @Test
-    void residentSlotsStepInPlaceLikeHandedOverStates() {
+    /** Also a step split over two streams, right after slot moves queued on the first. */
+    @ParameterizedTest
+    @ValueSource(ints = {50, CudaEngine.SPLIT_ROWS + 7})
+    void residentSlotsStepInPlaceLikeHandedOverStates(int keys) {
         MambaConfig config = RandomModels.config(LayerType.MAMBA1, 32, 2, 0, 16);
         MambaModel model = RandomModels.create(config, 3, 0.1f);
-        int keys = 50;
-        int written = 150;
+        int written = keys + 100;
+        int pool = written + 50;
         int floats = config.stateLayout().floatsPerKey();
-        try (CudaEngine gpu = new CudaEngine(model, 0, StateCodec.FLOAT32, 200)) {
+        try (CudaEngine gpu = new CudaEngine(model, 0, StateCodec.FLOAT32, pool)) {
             StepBatch handed = gpu.newBatch(keys, StepBatch.Input.FEATURES, false);
             StepBatch resident = gpu.newBatch(keys, StepBatch.Input.FEATURES, false);
             handed.size(keys);
@@ -138,13 +140,13 @@ class CudaEngineTest {
             float[] states = new float[written * floats];
             SplittableRandom random = new SplittableRandom(4);
             for (int i = 0; i < written; i++) {
-                slots[i] = 199 - i; // any slots, in any order
+                slots[i] = pool - 1 - i; // any slots, in any order
             }
             for (int i = 0; i < states.length; i++) {
                 states[i] = (float) random.nextGaussian() * 0.1f;
             }
             System.arraycopy(states, 0, handed.states(), 0, keys * floats);
-            gpu.stepResident(resident, slots); // scratch for 50 rows: the 150 states below move in chunks
+            gpu.stepResident(resident, slots); // scratch for `keys` rows: the states below move in chunks
             gpu.writeSlots(slots, written, states);
             for (int t = 0; t < 3; t++) {
                 for (int i = 0; i < handed.features().length; i++) {
