@@ -24,12 +24,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 /**
  * Keyed events from a CSV file (with a header row) or JSON lines (one object per line): a key field, a
  * timestamp field (epoch milliseconds, ISO-8601 instant, or a local date-time such as
  * {@code 2014-04-01 00:00:00}, read as UTC), numeric fields and an optional categorical field. Each key's
  * events are ordered by timestamp (stable for equal times); the categories are the values seen, sorted.
+ * Other sources of JSON events (a Kafka topic, {@link TopicSnapshot}) add them through {@link Events}.
  */
 final class EventFile {
 
@@ -57,43 +59,23 @@ final class EventFile {
     Contents read(Path file, String format) throws IOException {
         String kind = format.equals("auto") ? (file.getFileName().toString().toLowerCase(java.util.Locale.ROOT)
                 .matches(".*\\.(jsonl|ndjson|json)") ? "jsonl" : "csv") : format;
-        Map<String, List<Row>> byKey = new LinkedHashMap<>();
-        long[] skipped = new long[1];
-        long events;
+        Events events = new Events();
         switch (kind) {
-            case "csv" -> events = readCsv(file, byKey, skipped);
-            case "jsonl" -> events = readJsonLines(file, byKey, skipped);
+            case "csv" -> readCsv(file, events);
+            case "jsonl" -> readJsonLines(file, events);
             default -> throw new IllegalArgumentException("unknown input format '" + format + "' (csv, jsonl, auto)");
         }
-        if (byKey.isEmpty()) {
-            throw new IllegalArgumentException(file + ": no events");
-        }
-        TreeSet<String> categories = new TreeSet<>();
-        if (categoryField != null) {
-            byKey.values().forEach(rows -> rows.forEach(r -> categories.add(r.category())));
-        }
-        EventSchema schema = new EventSchema(numericFields, categoryField, new ArrayList<>(categories));
-        List<TrainingSequence> sequences = new ArrayList<>();
-        for (Map.Entry<String, List<Row>> e : byKey.entrySet()) {
-            List<Row> rows = e.getValue();
-            rows.sort(Comparator.comparingLong(Row::time));
-            float[][] numeric = new float[rows.size()][];
-            int[] category = categoryField == null ? null : new int[rows.size()];
-            for (int t = 0; t < rows.size(); t++) {
-                numeric[t] = rows.get(t).numeric();
-                if (category != null) {
-                    category[t] = schema.categoryIndex(rows.get(t).category());
-                }
-            }
-            sequences.add(new TrainingSequence(e.getKey(), numeric, category));
-        }
-        return new Contents(schema, sequences, events, skipped[0]);
+        return events.contents(file.toString());
     }
 
-    private long readCsv(Path file, Map<String, List<Row>> byKey, long[] skipped) throws IOException {
+    /** An empty collection of events to fill one record at a time, from a source other than a file. */
+    Events events() {
+        return new Events();
+    }
+
+    private void readCsv(Path file, Events events) throws IOException {
         CsvMapper mapper = new CsvMapper();
         mapper.enable(CsvParser.Feature.TRIM_SPACES);
-        long events = 0;
         try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8);
              MappingIterator<Map<String, String>> rows = mapper.readerForMapOf(String.class)
                      .with(CsvSchema.emptySchema().withHeader()).readValues(reader)) {
@@ -104,91 +86,131 @@ final class EventFile {
                 try {
                     row = rows.nextValue();
                 } catch (RuntimeException e) {
-                    events += invalid(file, line, "not a CSV row: " + e.getMessage(), skipped);
+                    events.invalid(file + " line " + line, "not a CSV row: " + e.getMessage());
                     continue;
                 }
-                events += add(file, line, row::get, byKey, skipped);
+                events.add(file + " line " + line, row::get);
             }
         }
-        return events;
     }
 
-    private long readJsonLines(Path file, Map<String, List<Row>> byKey, long[] skipped) throws IOException {
-        ObjectMapper mapper = new ObjectMapper();
-        long events = 0;
+    private void readJsonLines(Path file, Events events) throws IOException {
         long line = 0;
         try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             for (String text = reader.readLine(); text != null; text = reader.readLine()) {
                 line++;
-                if (text.isBlank()) {
-                    continue;
+                if (!text.isBlank()) {
+                    events.addJson(file + " line " + line, text);
                 }
-                JsonNode node;
-                try {
-                    node = mapper.readTree(text);
-                } catch (IOException e) {
-                    events += invalid(file, line, "not JSON: " + e.getMessage().lines().findFirst().orElse(""), skipped);
-                    continue;
-                }
-                if (!node.isObject()) {
-                    events += invalid(file, line, "not a JSON object", skipped);
-                    continue;
-                }
-                events += add(file, line, field -> {
-                    JsonNode value = node.get(field);
-                    return value == null || value.isNull() ? null : value.asText();
-                }, byKey, skipped);
             }
         }
-        return events;
     }
 
-    /** Adds one row; returns 1 when added, 0 when skipped; throws for an invalid row without skipInvalid. */
-    private long add(Path file, long line, java.util.function.Function<String, String> field,
-                     Map<String, List<Row>> byKey, long[] skipped) {
-        String key = field.apply(keyField);
-        if (key == null || key.isEmpty()) {
-            return invalid(file, line, "no key field '" + keyField + "'", skipped);
-        }
-        String timeText = field.apply(timeField);
-        Long time = timeText == null ? null : parseTime(timeText);
-        if (time == null) {
-            return invalid(file, line, "timestamp field '" + timeField + "' is "
-                    + (timeText == null ? "missing" : "'" + timeText + "', not epoch milliseconds or a date-time"), skipped);
-        }
-        float[] numeric = new float[numericFields.size()];
-        for (int i = 0; i < numeric.length; i++) {
-            String text = field.apply(numericFields.get(i));
-            float value;
+    /**
+     * Events grouped by key in the order they were added; {@link #contents} orders each key's events by time.
+     * An invalid record throws, naming where it came from, or is counted and skipped with skipInvalid.
+     */
+    final class Events {
+        private final ObjectMapper mapper = new ObjectMapper();
+        private final Map<String, List<Row>> byKey = new LinkedHashMap<>();
+        private long events;
+        private long skipped;
+
+        /** Adds one JSON object; {@code where} names it in errors (a file's line, a topic's offset). */
+        void addJson(String where, String text) {
+            JsonNode node;
             try {
-                value = text == null ? Float.NaN : Float.parseFloat(text);
-            } catch (NumberFormatException e) {
-                value = Float.NaN;
+                node = mapper.readTree(text);
+            } catch (IOException e) {
+                invalid(where, "not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+                return;
             }
-            if (!Float.isFinite(value)) {
-                return invalid(file, line, "numeric field '" + numericFields.get(i) + "' is "
-                        + (text == null ? "missing" : "'" + text + "'"), skipped);
+            if (node == null || !node.isObject()) {
+                invalid(where, "not a JSON object");
+                return;
             }
-            numeric[i] = value;
+            add(where, field -> {
+                JsonNode value = node.get(field);
+                return value == null || value.isNull() ? null : value.asText();
+            });
         }
-        String category = null;
-        if (categoryField != null) {
-            category = field.apply(categoryField);
-            if (category == null || category.isEmpty()) {
-                return invalid(file, line, "categorical field '" + categoryField + "' is missing", skipped);
-            }
-        }
-        byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(new Row(time, numeric, category));
-        return 1;
-    }
 
-    private long invalid(Path file, long line, String why, long[] skipped) {
-        if (!skipInvalid) {
-            throw new IllegalArgumentException(file + " line " + line + ": " + why
-                    + " (--skip-invalid skips such rows)");
+        /** Adds one record given by its fields' text (null when absent). */
+        void add(String where, Function<String, String> field) {
+            String key = field.apply(keyField);
+            if (key == null || key.isEmpty()) {
+                invalid(where, "no key field '" + keyField + "'");
+                return;
+            }
+            String timeText = field.apply(timeField);
+            Long time = timeText == null ? null : parseTime(timeText);
+            if (time == null) {
+                invalid(where, "timestamp field '" + timeField + "' is "
+                        + (timeText == null ? "missing" : "'" + timeText + "', not epoch milliseconds or a date-time"));
+                return;
+            }
+            float[] numeric = new float[numericFields.size()];
+            for (int i = 0; i < numeric.length; i++) {
+                String text = field.apply(numericFields.get(i));
+                float value;
+                try {
+                    value = text == null ? Float.NaN : Float.parseFloat(text);
+                } catch (NumberFormatException e) {
+                    value = Float.NaN;
+                }
+                if (!Float.isFinite(value)) {
+                    invalid(where, "numeric field '" + numericFields.get(i) + "' is "
+                            + (text == null ? "missing" : "'" + text + "'"));
+                    return;
+                }
+                numeric[i] = value;
+            }
+            String category = null;
+            if (categoryField != null) {
+                category = field.apply(categoryField);
+                if (category == null || category.isEmpty()) {
+                    invalid(where, "categorical field '" + categoryField + "' is missing");
+                    return;
+                }
+            }
+            byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(new Row(time, numeric, category));
+            events++;
         }
-        skipped[0]++;
-        return 0;
+
+        /** An invalid record: fails the read, or with skipInvalid counts it. */
+        void invalid(String where, String why) {
+            if (!skipInvalid) {
+                throw new IllegalArgumentException(where + ": " + why + " (--skip-invalid skips such rows)");
+            }
+            skipped++;
+        }
+
+        /** The sequences (each key's events ordered by time, stable for equal times) and their schema. */
+        Contents contents(String source) {
+            if (byKey.isEmpty()) {
+                throw new IllegalArgumentException(source + ": no events");
+            }
+            TreeSet<String> categories = new TreeSet<>();
+            if (categoryField != null) {
+                byKey.values().forEach(rows -> rows.forEach(r -> categories.add(r.category())));
+            }
+            EventSchema schema = new EventSchema(numericFields, categoryField, new ArrayList<>(categories));
+            List<TrainingSequence> sequences = new ArrayList<>();
+            for (Map.Entry<String, List<Row>> e : byKey.entrySet()) {
+                List<Row> rows = e.getValue();
+                rows.sort(Comparator.comparingLong(Row::time));
+                float[][] numeric = new float[rows.size()][];
+                int[] category = categoryField == null ? null : new int[rows.size()];
+                for (int t = 0; t < rows.size(); t++) {
+                    numeric[t] = rows.get(t).numeric();
+                    if (category != null) {
+                        category[t] = schema.categoryIndex(rows.get(t).category());
+                    }
+                }
+                sequences.add(new TrainingSequence(e.getKey(), numeric, category));
+            }
+            return new Contents(schema, sequences, events, skipped);
+        }
     }
 
     /** Epoch milliseconds, an ISO-8601 instant, or a local date-time (UTC); null when none of these. */

@@ -8,19 +8,25 @@ import io.flinkmamba.train.EventTrainer;
 import io.flinkmamba.train.TrainingListener;
 import io.flinkmamba.train.TrainingOptions;
 import io.flinkmamba.train.TrainingResult;
+import org.apache.kafka.common.KafkaException;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Help.Visibility;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * Trains an event model on keyed events from a CSV or JSON-lines file and writes the model folder
+ * Trains an event model on keyed events from a CSV or JSON-lines file or a Kafka topic (a bounded snapshot,
+ * {@link TopicSnapshot}) and writes the model folder
  * ({@code config.json}, {@code model.safetensors}, {@code flink-mamba.json}) and {@code loss-curve.html}.
  * With {@code --token-field}, a token language model in the official {@code mamba_ssm} form instead (no
  * {@code flink-mamba.json}), its vocabulary (the field's values, sorted; token id = position) in
@@ -31,9 +37,11 @@ import java.util.concurrent.Callable;
 @Command(name = "train",
         mixinStandardHelpOptions = true,
         description = {"Trains an event model (numeric fields through a Gaussian head, an optional categorical field"
-                + " through a softmax head, a Mamba-1 backbone) on keyed events from a CSV file with a header row or"
-                + " from JSON lines, and writes a model folder the operator loads with nothing else, plus"
-                + " loss-curve.html.",
+                + " through a softmax head, a Mamba-1 backbone) on keyed events from a CSV file with a header row,"
+                + " from JSON lines, or from a Kafka topic of JSON events, and writes a model folder the operator"
+                + " loads with nothing else, plus loss-curve.html.",
+                "A topic is read as of the start: every partition from its earliest offset to its end offset then,"
+                        + " partition after partition, read_committed (records of aborted transactions are skipped).",
                 "With --token-field, a token language model in the official mamba_ssm format instead (config.json"
                         + " and model.safetensors; the field's values, sorted, are the tokens, saved in vocab.json).",
                 "Keys are split into training and validation; training stops early when the validation loss has"
@@ -41,12 +49,46 @@ import java.util.concurrent.Callable;
 final class TrainCommand implements Callable<Integer> {
     static final String VOCABULARY_FILE = "vocab.json";
 
-    @Option(names = "--input", required = true, description = "CSV (header row) or JSON-lines file of events.")
-    Path input;
+    @ArgGroup(exclusive = true, multiplicity = "1", heading = "Events from a file or a Kafka topic:%n")
+    Source source;
 
-    @Option(names = "--format", defaultValue = "auto",
-            description = "csv, jsonl, or auto: by the extension, .jsonl/.ndjson/.json are JSON lines (default auto).")
-    String format;
+    static final class Source {
+        @ArgGroup(exclusive = false)
+        FileSource file;
+
+        @ArgGroup(exclusive = false)
+        KafkaSource kafka;
+    }
+
+    static final class FileSource {
+        @Option(names = "--input", required = true, paramLabel = "FILE", description = "CSV (header row) or JSON-lines file of events.")
+        Path input;
+
+        @Option(names = "--format", defaultValue = "auto",
+                description = "csv, jsonl, or auto: by the extension, .jsonl/.ndjson/.json are JSON lines"
+                        + " (default auto).")
+        String format;
+    }
+
+    static final class KafkaSource {
+        @Option(names = "--kafka-bootstrap", required = true, paramLabel = "HOST:PORT[,...]",
+                description = "Kafka bootstrap servers (instead of --input).")
+        String bootstrapServers;
+
+        @Option(names = "--kafka-topic", required = true, paramLabel = "TOPIC",
+                description = "Topic whose record values are JSON events (the fields as in JSON lines).")
+        String topic;
+
+        @Option(names = "--kafka-property", paramLabel = "KEY=VALUE",
+                description = "Kafka consumer property, repeatable (e.g. security.protocol=SASL_SSL,"
+                        + " sasl.jaas.config=...). default.api.timeout.ms (default " + TopicSnapshot.DEFAULT_TIMEOUT_MS
+                        + ") bounds each wait for the broker.")
+        Map<String, String> properties = new LinkedHashMap<>();
+
+        @Option(names = "--max-events", paramLabel = "N", defaultValue = "" + Long.MAX_VALUE, showDefaultValue = Visibility.NEVER,
+                description = "Read at most this many records (partition after partition; default: all).")
+        long maxEvents;
+    }
 
     @Option(names = "--key", required = true, description = "Field holding the key.")
     String keyField;
@@ -107,7 +149,7 @@ final class TrainCommand implements Callable<Integer> {
             description = "Epochs without a better validation loss before stopping (default 3).")
     int patience;
 
-    @Option(names = "--skip-invalid", description = "Skip (and count) invalid rows instead of failing on the first.")
+    @Option(names = "--skip-invalid", description = "Skip (and count) invalid rows or records instead of failing on the first.")
     boolean skipInvalid;
 
     @Option(names = "--progress", defaultValue = "auto",
@@ -126,26 +168,45 @@ final class TrainCommand implements Callable<Integer> {
             System.err.println("train: give --numeric fields, a --category field, or both (or a --token-field)");
             return 2;
         }
+        KafkaSource kafka = source.kafka;
+        if (kafka != null && kafka.maxEvents < 1) {
+            System.err.println("train: --max-events must be at least 1");
+            return 2;
+        }
+        EventFile eventFile = new EventFile(keyField, timeField, numericFields,
+                tokenField != null ? tokenField : categoryField, skipInvalid);
+        String sourceName = kafka != null ? "topic " + kafka.topic : source.file.input.toString();
         EventFile.Contents contents;
         TrainingOptions options;
         try {
-            contents = new EventFile(keyField, timeField, numericFields,
-                    tokenField != null ? tokenField : categoryField, skipInvalid).read(input, format);
+            if (kafka != null) {
+                EventFile.Events topicEvents = eventFile.events();
+                TopicSnapshot.read(kafka.bootstrapServers, kafka.properties, kafka.topic, kafka.maxEvents, topicEvents);
+                contents = topicEvents.contents(sourceName);
+            } else {
+                contents = eventFile.read(source.file.input, source.file.format);
+            }
             options = new TrainingOptions(dModel, layers, dState, epochs, bptt, learningRate, weightDecay, 1.0,
                     threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), seed, validationShare,
                     patience, batchSize);
         } catch (IllegalArgumentException e) {
             System.err.println("train: " + e.getMessage());
             return 1;
+        } catch (KafkaException e) {
+            Throwable cause = e.getCause();
+            boolean causeSaysMore = cause != null && cause.getMessage() != null
+                    && !e.getMessage().contains(cause.getMessage());
+            System.err.println("train: " + e.getMessage() + (causeSaysMore ? ": " + cause.getMessage() : ""));
+            return 1;
         }
         String skipped = contents.skipped() > 0 ? " (" + contents.skipped() + " invalid rows skipped)" : "";
         if (tokenField != null) {
             outStream.printf(Locale.ROOT, "train: %d events of %d keys from %s%s; token language model on %s, %d tokens%n",
-                    contents.events(), contents.sequences().size(), input, skipped, tokenField,
+                    contents.events(), contents.sequences().size(), sourceName, skipped, tokenField,
                     contents.schema().categoryCount());
         } else {
             outStream.printf(Locale.ROOT, "train: %d events of %d keys from %s%s; numeric %s, category %s%n",
-                    contents.events(), contents.sequences().size(), input, skipped,
+                    contents.events(), contents.sequences().size(), sourceName, skipped,
                     contents.schema().numericFields(), categoryField == null ? "none"
                             : categoryField + " " + contents.schema().categories());
         }
@@ -180,7 +241,8 @@ final class TrainCommand implements Callable<Integer> {
         if (tokenField != null) {
             writeVocabulary(out.resolve(VOCABULARY_FILE), contents.schema().categories());
         }
-        LossCurve.write(out.resolve("loss-curve.html"), "flink-mamba training: " + input.getFileName(),
+        LossCurve.write(out.resolve("loss-curve.html"), "flink-mamba training: "
+                + (kafka != null ? sourceName : source.file.input.getFileName()),
                 result.curve());
         outStream.printf(Locale.ROOT, "trained epochs=%d train_nll=%.5f validation_nll=%.5f events_per_s=%.0f model=%s%n",
                 result.epochs(), result.trainLoss(), result.validationLoss(), result.eventsPerSecond(), out);
