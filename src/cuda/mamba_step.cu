@@ -65,12 +65,14 @@ __device__ __forceinline__ float softplus(float x) { return x > 20.f ? x : log1p
 
 // C[m][n] = bias[n] + sum_k A[m][k] * W[n][k]: a PyTorch linear layer. Tiles of 16R x 16R of C per block of
 // 256 threads, each thread an R x R register block (for R >= 4, quadrants of 4 x 4 that lie 64 apart, read
-// from shared memory as float4; for R = 2, float2), over 8-deep slices of A and W staged transposed in
-// shared memory. Each thread loads its part of the next slice into registers before computing on the
-// current one, so the global loads' latency hides behind the arithmetic. R = 8 (128 x 128 tiles) for large
-// products; R = 4 and R = 2 (64 and 32 wide) keep the multiprocessors busy when the product is small.
-constexpr int DEPTH = 8;
-
+// from shared memory as float4; for R = 2, float2), over slices of A and W staged transposed in shared
+// memory. Each thread loads its part of the next slice into registers before computing on the current one,
+// so the global loads' latency hides behind the arithmetic. R = 8 (128 x 128 tiles) for large products;
+// R = 4 and R = 2 (64 and 32 wide) keep the multiprocessors busy when the product is small. Slices are 8,
+// 16 and 32 deep for R = 8, 4 and 2: small products have few blocks per multiprocessor, so each slice costs
+// about one global-load latency, and deeper slices mean fewer of them. Shared rows are padded (by 4, or 2
+// for R = 2) so that the transposing stores do not conflict on banks.
+// Each output sums over k in ascending order whatever the tile, so every tile gives the same bits.
 template <int R>
 __device__ __forceinline__ int tile_offset(int t, int i) {
     if constexpr (R >= 4) {
@@ -84,9 +86,11 @@ template <int R>
 __device__ void gemm_nt(const float* __restrict__ a, int lda, const float* __restrict__ w,
                         const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n, int k) {
     constexpr int TILE = 16 * R;
+    constexpr int DEPTH = R == 2 ? 32 : R == 4 ? 16 : 8;
+    constexpr int STRIDE = TILE + (R == 2 ? 2 : 4);
     constexpr int LOADS = (TILE * DEPTH + 255) / 256;
-    __shared__ __align__(16) float as[DEPTH][TILE];
-    __shared__ __align__(16) float ws[DEPTH][TILE];
+    __shared__ __align__(16) float as[DEPTH][STRIDE];
+    __shared__ __align__(16) float ws[DEPTH][STRIDE];
     int tx = threadIdx.x % 16;
     int ty = threadIdx.x / 16;
     int row0 = blockIdx.y * TILE;
