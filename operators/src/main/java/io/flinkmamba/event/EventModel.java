@@ -233,23 +233,7 @@ public final class EventModel {
 
     private static float[] take(TensorSource tensors, String name, long... shape)
             throws ModelFormatException, SafetensorsException {
-        if (!tensors.contains(name)) {
-            throw new ModelFormatException(tensors.path() + ": missing tensor " + name + " (expected shape "
-                    + Arrays.toString(shape) + ")");
-        }
-        TensorInfo info = tensors.info(name);
-        if (!Arrays.equals(info.shape(), shape)) {
-            throw new ModelFormatException(tensors.path() + ": tensor " + name + " has shape " + info.shapeString()
-                    + " but the schema and config imply " + Arrays.toString(shape));
-        }
-        float[] values = tensors.readFloats(name);
-        for (int i = 0; i < values.length; i++) {
-            if (!Float.isFinite(values[i])) {
-                throw new ModelFormatException(tensors.path() + ": tensor " + name + " holds " + values[i]
-                        + " at flat index " + i);
-            }
-        }
-        return values;
+        return ModelLoader.checkedTensor(tensors, name, "the schema and config imply", shape);
     }
 
     /** The {@code event.*} tensor names a model of this schema has. */
@@ -410,13 +394,9 @@ public final class EventModel {
         float[] p = new float[schema.categoryCount()];
         if (schema.hasCategory()) {
             double[] logits = categoryLogits(hidden);
-            double max = Arrays.stream(logits).max().orElseThrow();
-            double sum = 0;
-            for (double l : logits) {
-                sum += Math.exp(l - max);
-            }
+            double logSum = logSumExp(logits);
             for (int c = 0; c < p.length; c++) {
-                p[c] = (float) (Math.exp(logits[c] - max) / sum);
+                p[c] = (float) Math.exp(logits[c] - logSum);
             }
         }
         return new EventPrediction(m, s, p);
@@ -442,12 +422,7 @@ public final class EventModel {
         }
         if (schema.hasCategory()) {
             double[] logits = categoryLogits(hidden);
-            double max = Arrays.stream(logits).max().orElseThrow();
-            double sum = 0;
-            for (double l : logits) {
-                sum += Math.exp(l - max);
-            }
-            nll += max + Math.log(sum) - logits[event.category()];
+            nll += logSumExp(logits) - logits[event.category()];
         }
         return nll;
     }
@@ -455,6 +430,16 @@ public final class EventModel {
     private double logVariance(float[] hidden, int field) {
         double raw = head(gaussianWeight, gaussianBias, schema.numericCount() + field, hidden);
         return Math.max(-LOG_VARIANCE_LIMIT, Math.min(LOG_VARIANCE_LIMIT, raw));
+    }
+
+    /** log(sum exp(logits)), shifted by the largest so that no exponent overflows. */
+    private static double logSumExp(double[] logits) {
+        double max = Arrays.stream(logits).max().orElseThrow();
+        double sum = 0;
+        for (double l : logits) {
+            sum += Math.exp(l - max);
+        }
+        return max + Math.log(sum);
     }
 
     private double[] categoryLogits(float[] hidden) {

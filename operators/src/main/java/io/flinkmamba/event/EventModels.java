@@ -36,12 +36,12 @@ public final class EventModels {
         int f = schema.numericCount();
         int k = schema.categoryCount();
         return new EventModel(schema, mean.clone(), std.clone(), backbone,
-                f == 0 ? null : uniform(random, dModel * f, f),
+                f == 0 ? null : RandomModels.uniform(random, dModel * f, f),
                 new float[dModel],
                 k == 0 ? null : normal(random, k * dModel),
-                f == 0 ? null : uniform(random, 2 * f * dModel, dModel),
+                f == 0 ? null : RandomModels.uniform(random, 2 * f * dModel, dModel),
                 f == 0 ? null : new float[2 * f],
-                k == 0 ? null : uniform(random, k * dModel, dModel),
+                k == 0 ? null : RandomModels.uniform(random, k * dModel, dModel),
                 k == 0 ? null : new float[k]);
     }
 
@@ -51,15 +51,6 @@ public final class EventModels {
         EventModel model = random(schema, dModel, nLayer, dState, seed);
         model.write(outDir);
         return model;
-    }
-
-    private static float[] uniform(SplittableRandom random, int n, int fanIn) {
-        float bound = (float) (1 / Math.sqrt(fanIn));
-        float[] w = new float[n];
-        for (int i = 0; i < n; i++) {
-            w[i] = (float) ((random.nextDouble() * 2 - 1) * bound);
-        }
-        return w;
     }
 
     private static float[] normal(SplittableRandom random, int n) {

@@ -128,24 +128,33 @@ public final class ModelLoader {
         }
 
         private float[] take(String name, long... shape) throws ModelFormatException, SafetensorsException {
-            if (!tensors.contains(name)) {
-                throw new ModelFormatException(tensors.path() + ": missing tensor " + name + " (expected shape "
-                        + Arrays.toString(shape) + ")");
-            }
-            TensorInfo info = tensors.info(name);
-            if (!Arrays.equals(info.shape(), shape)) {
-                throw new ModelFormatException(tensors.path() + ": tensor " + name + " has shape "
-                        + info.shapeString() + " but the config implies " + Arrays.toString(shape));
-            }
             unused.remove(name);
-            float[] values = tensors.readFloats(name);
-            for (int i = 0; i < values.length; i++) {
-                if (!Float.isFinite(values[i])) {
-                    throw new ModelFormatException(tensors.path() + ": tensor " + name + " holds " + values[i]
-                            + " at flat index " + i);
-                }
-            }
-            return values;
+            return checkedTensor(tensors, name, "the config implies", shape);
         }
+    }
+
+    /**
+     * Tensor {@code name} as float32, checked: present, of {@code shape} (which, in the error message,
+     * {@code impliedBy}: "the config implies"), and every value finite.
+     */
+    public static float[] checkedTensor(TensorSource tensors, String name, String impliedBy, long... shape)
+            throws ModelFormatException, SafetensorsException {
+        if (!tensors.contains(name)) {
+            throw new ModelFormatException(tensors.path() + ": missing tensor " + name + " (expected shape "
+                    + Arrays.toString(shape) + ")");
+        }
+        TensorInfo info = tensors.info(name);
+        if (!Arrays.equals(info.shape(), shape)) {
+            throw new ModelFormatException(tensors.path() + ": tensor " + name + " has shape " + info.shapeString()
+                    + " but " + impliedBy + " " + Arrays.toString(shape));
+        }
+        float[] values = tensors.readFloats(name);
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i])) {
+                throw new ModelFormatException(tensors.path() + ": tensor " + name + " holds " + values[i]
+                        + " at flat index " + i);
+            }
+        }
+        return values;
     }
 }

@@ -79,7 +79,8 @@ public final class RandomModels {
         return bias;
     }
 
-    private static float[] uniform(SplittableRandom random, int n, int fanIn) {
+    /** {@code n} weights uniform in +-1/sqrt(fanIn), PyTorch's default initialization of a linear layer. */
+    public static float[] uniform(SplittableRandom random, int n, int fanIn) {
         float bound = (float) (1 / Math.sqrt(fanIn));
         float[] w = new float[n];
         for (int i = 0; i < n; i++) {
