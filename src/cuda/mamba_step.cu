@@ -183,6 +183,150 @@ extern "C" __global__ void __launch_bounds__(256) gemm_nt32(const float* __restr
     gemm_nt<2>(a, lda, w, bias, c, ldc, m, n, k);
 }
 
+// The same product on tensor cores, as split TF32 ("3xTF32"): each float32 x is the TF32 value big(x) plus
+// a TF32 remainder small(x), and a * w accumulates small(a) big(w) + big(a) small(w) + big(a) big(w) in
+// float32, which keeps float32 accuracy (the dropped small(a) small(w) is below float32's rounding) at
+// three MMAs per product. Blocks of 256 threads (2 x 4 warps, each MT x NT tiles of 16 x 8) over 16-deep
+// slices of A and W copied into shared memory by cp.async, the next slice's copy in flight while the
+// current one is multiplied. Needs k and the row strides a multiple of 4 and 16-byte aligned rows (the
+// engine uses it only for models whose sizes are); every tile sums over k in the same order.
+namespace {
+
+__device__ __forceinline__ uint32_t to_tf32(float x) {
+    uint32_t r;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+    return r;
+}
+
+// d += a . b for one 16 x 8 tile over 8 of k, in the fragment layouts of mma.m16n8k8 (PTX ISA).
+__device__ __forceinline__ void mma_tf32(float d[4], const uint32_t a[4], const uint32_t b[2]) {
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// 16 bytes global -> shared without passing through registers; zeros when !in.
+__device__ __forceinline__ void copy16_async(float* shared, const float* global, bool in) {
+    unsigned to = static_cast<unsigned>(__cvta_generic_to_shared(shared));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(to), "l"(global), "r"(in ? 16 : 0));
+}
+
+__device__ __forceinline__ void split_tf32(float x, uint32_t& big, uint32_t& small) {
+    big = to_tf32(x);
+    small = to_tf32(x - __uint_as_float(big));
+}
+
+template <int MT, int NT>
+__device__ void gemm_tc(const float* __restrict__ a, int lda, const float* __restrict__ w,
+                        const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n, int k) {
+    constexpr int BM = 32 * MT;
+    constexpr int BN = 32 * NT;
+    constexpr int BK = 16;
+    constexpr int STRIDE = BK + 4;  // 80-byte rows: 16-byte aligned copies, conflict-free fragment loads
+    __shared__ __align__(16) float as[2][BM][STRIDE];
+    __shared__ __align__(16) float ws[2][BN][STRIDE];
+    int warp = threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    int wm = warp / 4;
+    int wn = warp % 4;
+    int g = lane / 4;
+    int t = lane % 4;
+    int row0 = blockIdx.y * BM;
+    int col0 = blockIdx.x * BN;
+    float acc[MT][NT][4] = {};
+    auto fetch = [&](int stage, int k0) {
+        for (int i = threadIdx.x; i < BM * BK / 4; i += 256) {
+            int r = i / (BK / 4);
+            int kc = k0 + (i % (BK / 4)) * 4;
+            bool in = row0 + r < m && kc < k;
+            copy16_async(&as[stage][r][kc - k0], in ? a + (int64_t)(row0 + r) * lda + kc : a, in);
+        }
+        for (int i = threadIdx.x; i < BN * BK / 4; i += 256) {
+            int r = i / (BK / 4);
+            int kc = k0 + (i % (BK / 4)) * 4;
+            bool in = col0 + r < n && kc < k;
+            copy16_async(&ws[stage][r][kc - k0], in ? w + (int64_t)(col0 + r) * k + kc : w, in);
+        }
+        asm volatile("cp.async.commit_group;");
+    };
+    int slices = (k + BK - 1) / BK;
+    fetch(0, 0);
+    for (int sl = 0; sl < slices; sl++) {
+        int stage = sl & 1;
+        if (sl + 1 < slices) {
+            fetch(stage ^ 1, (sl + 1) * BK);
+            asm volatile("cp.async.wait_group 1;");
+        } else {
+            asm volatile("cp.async.wait_group 0;");
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < BK; kk += 8) {
+            uint32_t wb[NT][2], wsm[NT][2];
+#pragma unroll
+            for (int j = 0; j < NT; j++) {
+                const float* wr = ws[stage][wn * NT * 8 + j * 8 + g];
+                split_tf32(wr[kk + t], wb[j][0], wsm[j][0]);
+                split_tf32(wr[kk + t + 4], wb[j][1], wsm[j][1]);
+            }
+#pragma unroll
+            for (int i = 0; i < MT; i++) {
+                const float* ar = as[stage][wm * MT * 16 + i * 16 + g];
+                const float* ar8 = ar + 8 * STRIDE;
+                uint32_t ab[4], asm_[4];
+                split_tf32(ar[kk + t], ab[0], asm_[0]);
+                split_tf32(ar8[kk + t], ab[1], asm_[1]);
+                split_tf32(ar[kk + t + 4], ab[2], asm_[2]);
+                split_tf32(ar8[kk + t + 4], ab[3], asm_[3]);
+#pragma unroll
+                for (int j = 0; j < NT; j++) {
+                    mma_tf32(acc[i][j], asm_, wb[j]);
+                    mma_tf32(acc[i][j], ab, wsm[j]);
+                    mma_tf32(acc[i][j], ab, wb[j]);
+                }
+            }
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < MT; i++) {
+#pragma unroll
+        for (int j = 0; j < NT; j++) {
+            int col = col0 + wn * NT * 8 + j * 8 + 2 * t;
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                int r = row0 + wm * MT * 16 + i * 16 + g + 8 * h;
+                if (r >= m) continue;
+                if (col < n) c[(int64_t)r * ldc + col] = acc[i][j][2 * h] + (bias != nullptr ? bias[col] : 0.f);
+                if (col + 1 < n) {
+                    c[(int64_t)r * ldc + col + 1] = acc[i][j][2 * h + 1] + (bias != nullptr ? bias[col + 1] : 0.f);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+extern "C" __global__ void __launch_bounds__(256) gemm_tc128(const float* __restrict__ a, int lda,
+        const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n,
+        int k) {
+    gemm_tc<4, 4>(a, lda, w, bias, c, ldc, m, n, k);
+}
+
+extern "C" __global__ void __launch_bounds__(256) gemm_tc64(const float* __restrict__ a, int lda,
+        const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n,
+        int k) {
+    gemm_tc<2, 2>(a, lda, w, bias, c, ldc, m, n, k);
+}
+
+extern "C" __global__ void __launch_bounds__(256) gemm_tc32(const float* __restrict__ a, int lda,
+        const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n,
+        int k) {
+    gemm_tc<1, 1>(a, lda, w, bias, c, ldc, m, n, k);
+}
+
 // out[r] = embedding[tokens[r]].
 extern "C" __global__ void embed(const int* __restrict__ tokens, const float* __restrict__ embedding,
                                  float* __restrict__ out, int rows, int d) {

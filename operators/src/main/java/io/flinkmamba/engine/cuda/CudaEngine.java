@@ -99,7 +99,11 @@ public final class CudaEngine implements MambaEngine {
     /** A captured resident step: rows [start, start + rows) of the scratch, its input kind and outputs. */
     private record GraphShape(int start, int rows, boolean tokens, boolean logits) {}
 
-    /** The GEMM kernels by tile width: 128, 64 and 32. */
+    /**
+     * The GEMM kernels by tile width, 128, 64 and 32: on tensor cores (split TF32, float32 accuracy) where
+     * every product's k and row strides are multiples of 4, else the float32 FMA ones. One family per model,
+     * whatever the batch, so that a key's results never depend on how its batch was cut.
+     */
     private final CUfunction[] gemms;
     private final CUfunction embed;
     private final CUfunction addNorm;
@@ -201,7 +205,8 @@ public final class CudaEngine implements MambaEngine {
         }
         launchStream = streams[0];
         cuEventCreate(firstStreamQueued, CUevent_flags.CU_EVENT_DISABLE_TIMING);
-        gemms = new CUfunction[] {function("gemm_nt128"), function("gemm_nt64"), function("gemm_nt32")};
+        String family = tensorCoreSizes(c) ? "gemm_tc" : "gemm_nt";
+        gemms = new CUfunction[] {function(family + "128"), function(family + "64"), function(family + "32")};
         embed = function("embed");
         addNorm = function("add_norm");
         conv = function("conv_step_" + suffix);
@@ -236,6 +241,16 @@ public final class CudaEngine implements MambaEngine {
         lmHead = model.lmHead() == model.embedding() ? embedding : upload(model.lmHead());
         this.residentSlots = residentSlots;
         this.residentPool = alloc((long) residentSlots * layout.floatsPerKey() * elementBytes());
+    }
+
+    /**
+     * Whether the tensor-core GEMMs can run this model's products: they copy rows in 16-byte pieces, so k,
+     * the row strides and the per-row buffer widths of every product's input must be multiples of 4 floats.
+     */
+    static boolean tensorCoreSizes(MambaConfig c) {
+        boolean mamba1 = c.layer() == LayerType.MAMBA1;
+        return c.dModel() % 4 == 0 && c.dInner() % 4 == 0
+                && (!mamba1 || (c.xProjSize() % 4 == 0 && c.dtRank() % 4 == 0));
     }
 
     private int elementBytes() {
