@@ -82,7 +82,7 @@ public final class CudaEngine implements MambaEngine {
      * Resident steps of at least this many rows run as two halves on two streams, so that the host copies of
      * one half overlap the other half's kernels.
      */
-    static final int SPLIT_ROWS = 8192;
+    static final int SPLIT_ROWS = 4096;
 
     /**
      * The engine's streams, blocking ones, so that the one-time synchronous uploads (weights) order before
