@@ -1,5 +1,6 @@
 package io.flinkmamba.nab;
 
+import io.flinkmamba.event.AnomalyLikelihood;
 import io.flinkmamba.nab.NabCorpus.Series;
 import io.flinkmamba.operator.MambaOperatorBuilder;
 import io.flinkmamba.operator.MambaStream;
@@ -39,6 +40,12 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class NabJob {
     /** The rows of the runs in progress, by run id: the source reads them (the job runs in this JVM). */
     private static final Map<String, NabEvent[]> RUNS = new ConcurrentHashMap<>();
+    /**
+     * HTM's windows (10 and 8640) over the rows' surprises: bounded like HTM's raw anomaly score, so one
+     * far-off row (HTM's spatial anomaly covers those) does not dominate the short-window mean.
+     */
+    static final AnomalyLikelihood LIKELIHOOD = new AnomalyLikelihood(AnomalyLikelihood.DEFAULT_SHORT_WINDOW,
+            AnomalyLikelihood.DEFAULT_LONG_WINDOW, AnomalyLikelihood.DEFAULT_PROBATION, AnomalyLikelihood.Input.SURPRISE);
 
     private NabJob() {}
 
@@ -89,6 +96,7 @@ public final class NabJob {
             MambaStream<NabEvent, NabScore> scored = MambaOperatorBuilder.<NabEvent, NabScore>forModel(models.get(f))
                     .eventExtractor((e, fields) -> fields.numeric(0, e.normalized))
                     .outputMapper((e, out) -> NabScore.scored(e, out.score(), out.likelihood()), scoreType)
+                    .anomalyLikelihood(LIKELIHOOD)
                     .eventTimeOrdering(true)
                     .engine("cpu")
                     .applyTo(featured.filter(e -> e.fold == f).name("fold " + f).keyBy(e -> e.series));

@@ -1,33 +1,57 @@
 package io.flinkmamba.event;
 
 /**
- * A calibrated anomaly likelihood in [0, 1] from a key's stream of scores (negative log-likelihoods), the
- * idea of NAB's HTM anomaly likelihood: how improbable is the mean of the recent scores under the
- * distribution that such means have had over the long run?
+ * A calibrated anomaly likelihood in [0, 1] from a key's stream of scores, the idea of NAB's HTM anomaly
+ * likelihood: how improbable is the mean of the recent scores under the distribution that such means have
+ * had over the long run?
+ *
+ * <p>What is averaged ({@link Input}): the event's score (negative log-likelihood, unbounded: one far-off
+ * event dominates the mean, so a single spike is found) or its surprise in [0, 1]
+ * ({@link EventModel#surprise}; HTM's raw anomaly score is bounded the same way, so the likelihood follows
+ * stretches of poorly predicted events rather than single ones, and its fit is not thrown off by the heavy
+ * tail of the scores).
  *
  * <p>Per score s: the short-window mean m of the last {@code shortWindow} scores is compared with a normal
  * distribution fitted to the earlier short-window means (exponentially weighted with horizon
  * {@code longWindow}: running mean and variance with weight max(1/n, 1/longWindow)); the likelihood is
  * Phi((m - mu) / sigma), one minus the upper tail probability (one-sided: an unusually predictable stretch
- * is not an anomaly), with sigma at least {@value #MIN_STD}. Then m joins the fit. During the first
- * {@code probation} scores the likelihood is 0.5 (not yet calibrated). A NaN score (a key's or session's first
- * event) leaves the state alone and gives NaN.
+ * is not an anomaly), with sigma at least {@value #MIN_STD} for scores and the variance at least
+ * {@value #MIN_SURPRISE_VARIANCE} for surprises (HTM's floor for its raw scores: a key whose events were all
+ * predicted perfectly would otherwise call the slightest surprise an anomaly). Then m joins the fit. During
+ * the first {@code probation} scores the likelihood is 0.5 (not yet calibrated). A NaN score (a key's or
+ * session's first event) leaves the state alone and gives NaN.
  *
  * <p>The state is a plain {@code double[stateSize()]}, zero for a new key, which the operator keeps in the
  * key's stored state: [0] scores seen, [1] fitted mean, [2] fitted variance, then the ring of recent scores.
  */
 public final class AnomalyLikelihood implements java.io.Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
+
+    /** What the likelihood averages of each event. */
+    public enum Input {
+        /** The event's score, its negative log-likelihood in nats ({@link EventModel#score}). */
+        SCORE,
+        /** The event's surprise in [0, 1] ({@link EventModel#surprise}). */
+        SURPRISE
+    }
+
     public static final int DEFAULT_SHORT_WINDOW = 10;
     public static final int DEFAULT_LONG_WINDOW = 8640;
     public static final int DEFAULT_PROBATION = 300;
     static final double MIN_STD = 1e-3;
+    static final double MIN_SURPRISE_VARIANCE = 3e-4;
 
     private final int shortWindow;
     private final int longWindow;
     private final int probation;
+    private final Input input;
 
+    /** A likelihood of the events' scores ({@link Input#SCORE}). */
     public AnomalyLikelihood(int shortWindow, int longWindow, int probation) {
+        this(shortWindow, longWindow, probation, Input.SCORE);
+    }
+
+    public AnomalyLikelihood(int shortWindow, int longWindow, int probation, Input input) {
         if (shortWindow < 1 || longWindow < 1 || probation < 1) {
             throw new IllegalArgumentException("anomaly likelihood windows and probation must be positive, got "
                     + shortWindow + ", " + longWindow + ", " + probation);
@@ -35,11 +59,12 @@ public final class AnomalyLikelihood implements java.io.Serializable {
         this.shortWindow = shortWindow;
         this.longWindow = longWindow;
         this.probation = probation;
+        this.input = java.util.Objects.requireNonNull(input, "input");
     }
 
     /**
      * Short window 10 scores and long-window horizon 8640 (HTM's averaging window and historic window),
-     * probation 300 scores (HTM's learning period of 288 plus a margin).
+     * probation 300 scores (HTM's learning period of 288 plus a margin), of the events' scores.
      */
     public static AnomalyLikelihood withDefaults() {
         return new AnomalyLikelihood(DEFAULT_SHORT_WINDOW, DEFAULT_LONG_WINDOW, DEFAULT_PROBATION);
@@ -48,12 +73,16 @@ public final class AnomalyLikelihood implements java.io.Serializable {
     public int shortWindow() { return shortWindow; }
     public int longWindow() { return longWindow; }
     public int probation() { return probation; }
+    public Input input() { return input; }
 
     public int stateSize() {
         return 3 + shortWindow;
     }
 
-    /** Takes the key's next score into {@code state} and returns the likelihood after it (see the class). */
+    /**
+     * Takes the key's next score (of the kind {@link #input()}) into {@code state} and returns the likelihood
+     * after it (see the class).
+     */
     public double update(double[] state, double score) {
         if (state.length != stateSize()) {
             throw new IllegalArgumentException("anomaly likelihood state has " + state.length + " values, expected "
@@ -61,6 +90,9 @@ public final class AnomalyLikelihood implements java.io.Serializable {
         }
         if (Double.isNaN(score)) {
             return Double.NaN;
+        }
+        if (input == Input.SURPRISE && !(score >= 0 && score <= 1)) {
+            throw new IllegalArgumentException("a surprise lies in [0, 1], got " + score);
         }
         long n = (long) state[0];
         state[3 + (int) (n % shortWindow)] = score;
@@ -74,7 +106,8 @@ public final class AnomalyLikelihood implements java.io.Serializable {
         double shortMean = sum / recent;
         double likelihood = 0.5;
         if (n > probation) {
-            double sigma = Math.max(MIN_STD, Math.sqrt(state[2]));
+            double sigma = input == Input.SURPRISE ? Math.sqrt(Math.max(MIN_SURPRISE_VARIANCE, state[2]))
+                    : Math.max(MIN_STD, Math.sqrt(state[2]));
             likelihood = 1 - upperTail((shortMean - state[1]) / sigma);
         }
         double weight = Math.max(1.0 / n, 1.0 / longWindow);

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class AnomalyLikelihoodTest {
@@ -45,6 +46,35 @@ class AnomalyLikelihoodTest {
         }
         assertTrue(spike > 0.9999, "five scores far above the usual: " + spike);
         assertTrue(spike > max, "above every likelihood of plain noise " + max);
+    }
+
+    @Test
+    void surprisesAreBoundedAndTheirFitHasHtmsVarianceFloor() {
+        AnomalyLikelihood l = new AnomalyLikelihood(10, 8640, 300, AnomalyLikelihood.Input.SURPRISE);
+        assertEquals(AnomalyLikelihood.Input.SURPRISE, l.input());
+        assertEquals(AnomalyLikelihood.Input.SCORE, AnomalyLikelihood.withDefaults().input());
+        double[] state = new double[l.stateSize()];
+        assertThrows(IllegalArgumentException.class, () -> l.update(state, 1.5));
+        assertThrows(IllegalArgumentException.class, () -> l.update(state, -0.1));
+        assertEquals(0.0, state[0], "a rejected surprise leaves the state alone");
+        for (int i = 0; i < 1000; i++) {
+            l.update(state, 0.0);
+        }
+        // The fitted variance is 0 here; with HTM's floor (sigma 0.017) a small surprise is no anomaly ...
+        double small = l.update(state, 0.05);
+        assertTrue(small < 0.7, "one small surprise after perfect predictions: " + small);
+        // ... and with the scores' floor (sigma 0.001) it would have been one.
+        AnomalyLikelihood scores = new AnomalyLikelihood(10, 8640, 300);
+        double[] scoreState = new double[scores.stateSize()];
+        for (int i = 0; i < 1000; i++) {
+            scores.update(scoreState, 0.0);
+        }
+        assertTrue(scores.update(scoreState, 0.05) > 0.9999);
+        double stretch = 0;
+        for (int i = 0; i < 10; i++) {
+            stretch = l.update(state, 0.9);
+        }
+        assertTrue(stretch > 0.9999, "a stretch of surprising events: " + stretch);
     }
 
     @Test

@@ -273,6 +273,31 @@ class EventModelOperatorTest {
     }
 
     @Test
+    void theLikelihoodCanAverageSurprises() throws Exception {
+        AnomalyLikelihood surprises = new AnomalyLikelihood(3, 50, 5, AnomalyLikelihood.Input.SURPRISE);
+        try (var harness = harness(builder().anomalyLikelihood(surprises).bundleSize(7))) {
+            harness.open();
+            List<Tuple3<String, Double, String>> events = events(1, 40, 3);
+            for (int i = 0; i < events.size(); i++) {
+                harness.processElement(events.get(i), i);
+            }
+            harness.endInput();
+            double[] state = new double[surprises.stateSize()];
+            List<Result> results = harness.extractOutputValues();
+            EventFields fields = new EventFields(SCHEMA);
+            for (int i = 0; i < results.size(); i++) {
+                fields.clear();
+                extract(events.get(i), fields);
+                double surprise = i == 0 ? Double.NaN : model.surprise(results.get(i - 1).hidden(), fields);
+                assertEquals(surprises.update(state, surprise), results.get(i).likelihood(), 0.0);
+                assertEquals(i == 0 ? Double.NaN : model.score(results.get(i - 1).hidden(), fields),
+                        results.get(i).score(), 0.0, "the score stays the negative log-likelihood");
+            }
+            assertTrue(results.get(10).likelihood() != 0.5, "past a probation of 5 scores");
+        }
+    }
+
+    @Test
     void badFieldsAreRejectedWithTheirReason() throws Exception {
         try (var harness = harness(builder().bundleSize(4))) {
             harness.open();
