@@ -41,11 +41,12 @@ public final class NabJob {
     /** The rows of the runs in progress, by run id: the source reads them (the job runs in this JVM). */
     private static final Map<String, NabEvent[]> RUNS = new ConcurrentHashMap<>();
     /**
-     * HTM's windows (10 and 8640) over the rows' surprises: bounded like HTM's raw anomaly score, so one
-     * far-off row (HTM's spatial anomaly covers those) does not dominate the short-window mean.
+     * The operator's likelihood over both the rows' scores (a single far-off row stands out) and their
+     * surprises (bounded like HTM's raw anomaly score: a stretch of poorly predicted rows stands out),
+     * averaged over 15 rows; HTM's long window (8640) and probation (300).
      */
-    static final AnomalyLikelihood LIKELIHOOD = new AnomalyLikelihood(AnomalyLikelihood.DEFAULT_SHORT_WINDOW,
-            AnomalyLikelihood.DEFAULT_LONG_WINDOW, AnomalyLikelihood.DEFAULT_PROBATION, AnomalyLikelihood.Input.SURPRISE);
+    static final AnomalyLikelihood LIKELIHOOD = new AnomalyLikelihood(15, AnomalyLikelihood.DEFAULT_LONG_WINDOW,
+            AnomalyLikelihood.DEFAULT_PROBATION, AnomalyLikelihood.Input.SCORE_AND_SURPRISE);
 
     private NabJob() {}
 

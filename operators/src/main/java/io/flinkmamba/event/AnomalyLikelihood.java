@@ -1,28 +1,31 @@
 package io.flinkmamba.event;
 
+import java.util.Objects;
+
 /**
  * A calibrated anomaly likelihood in [0, 1] from a key's stream of scores, the idea of NAB's HTM anomaly
  * likelihood: how improbable is the mean of the recent scores under the distribution that such means have
  * had over the long run?
  *
  * <p>What is averaged ({@link Input}): the event's score (negative log-likelihood, unbounded: one far-off
- * event dominates the mean, so a single spike is found) or its surprise in [0, 1]
- * ({@link EventModel#surprise}; HTM's raw anomaly score is bounded the same way, so the likelihood follows
- * stretches of poorly predicted events rather than single ones, and its fit is not thrown off by the heavy
- * tail of the scores).
+ * event dominates the mean, so a single spike is found), its surprise in [0, 1] ({@link EventModel#surprise};
+ * HTM's raw anomaly score is bounded the same way, so the likelihood follows stretches of poorly predicted
+ * events and its fit is not thrown off by the heavy tail of the scores), or both, each with its own fit,
+ * the likelihood then being the larger of the two.
  *
- * <p>Per score s: the short-window mean m of the last {@code shortWindow} scores is compared with a normal
+ * <p>Per value s: the short-window mean m of the last {@code shortWindow} values is compared with a normal
  * distribution fitted to the earlier short-window means (exponentially weighted with horizon
  * {@code longWindow}: running mean and variance with weight max(1/n, 1/longWindow)); the likelihood is
  * Phi((m - mu) / sigma), one minus the upper tail probability (one-sided: an unusually predictable stretch
  * is not an anomaly), with sigma at least {@value #MIN_STD} for scores and the variance at least
  * {@value #MIN_SURPRISE_VARIANCE} for surprises (HTM's floor for its raw scores: a key whose events were all
  * predicted perfectly would otherwise call the slightest surprise an anomaly). Then m joins the fit. During
- * the first {@code probation} scores the likelihood is 0.5 (not yet calibrated). A NaN score (a key's or
+ * the first {@code probation} values the likelihood is 0.5 (not yet calibrated). A NaN score (a key's or
  * session's first event) leaves the state alone and gives NaN.
  *
  * <p>The state is a plain {@code double[stateSize()]}, zero for a new key, which the operator keeps in the
- * key's stored state: [0] scores seen, [1] fitted mean, [2] fitted variance, then the ring of recent scores.
+ * key's stored state: per averaged input (the score's first) a block of [0] values seen, [1] fitted mean,
+ * [2] fitted variance, then the ring of recent values.
  */
 public final class AnomalyLikelihood implements java.io.Serializable {
     private static final long serialVersionUID = 2L;
@@ -32,7 +35,17 @@ public final class AnomalyLikelihood implements java.io.Serializable {
         /** The event's score, its negative log-likelihood in nats ({@link EventModel#score}). */
         SCORE,
         /** The event's surprise in [0, 1] ({@link EventModel#surprise}). */
-        SURPRISE
+        SURPRISE,
+        /** Both, each fitted on its own; the likelihood is the larger one. */
+        SCORE_AND_SURPRISE;
+
+        boolean score() {
+            return this != SURPRISE;
+        }
+
+        boolean surprise() {
+            return this != SCORE;
+        }
     }
 
     public static final int DEFAULT_SHORT_WINDOW = 10;
@@ -59,7 +72,7 @@ public final class AnomalyLikelihood implements java.io.Serializable {
         this.shortWindow = shortWindow;
         this.longWindow = longWindow;
         this.probation = probation;
-        this.input = java.util.Objects.requireNonNull(input, "input");
+        this.input = Objects.requireNonNull(input, "input");
     }
 
     /**
@@ -76,45 +89,62 @@ public final class AnomalyLikelihood implements java.io.Serializable {
     public Input input() { return input; }
 
     public int stateSize() {
+        return (input == Input.SCORE_AND_SURPRISE ? 2 : 1) * blockSize();
+    }
+
+    private int blockSize() {
         return 3 + shortWindow;
     }
 
     /**
-     * Takes the key's next score (of the kind {@link #input()}) into {@code state} and returns the likelihood
-     * after it (see the class).
+     * Takes the key's next event into {@code state} and returns the likelihood after it (see the class):
+     * {@code score} is its negative log-likelihood, {@code surprise} its surprise in [0, 1]; only those that
+     * {@link #input()} names are read (the other may be anything). NaN for an unscored event.
      */
-    public double update(double[] state, double score) {
+    public double update(double[] state, double score, double surprise) {
         if (state.length != stateSize()) {
             throw new IllegalArgumentException("anomaly likelihood state has " + state.length + " values, expected "
                     + stateSize());
         }
-        if (Double.isNaN(score)) {
+        if (input.score() && Double.isNaN(score) || input.surprise() && Double.isNaN(surprise)) {
             return Double.NaN;
         }
-        if (input == Input.SURPRISE && !(score >= 0 && score <= 1)) {
-            throw new IllegalArgumentException("a surprise lies in [0, 1], got " + score);
+        if (input.surprise() && !(surprise >= 0 && surprise <= 1)) {
+            throw new IllegalArgumentException("a surprise lies in [0, 1], got " + surprise);
         }
-        long n = (long) state[0];
-        state[3 + (int) (n % shortWindow)] = score;
+        double likelihood = 0;
+        if (input.score()) {
+            likelihood = update(state, 0, score, MIN_STD);
+        }
+        if (input.surprise()) {
+            likelihood = Math.max(likelihood, update(state, input.score() ? blockSize() : 0, surprise,
+                    Math.sqrt(MIN_SURPRISE_VARIANCE)));
+        }
+        return likelihood;
+    }
+
+    /** One input's fit, in the block at {@code at}. */
+    private double update(double[] state, int at, double value, double minStd) {
+        long n = (long) state[at];
+        state[at + 3 + (int) (n % shortWindow)] = value;
         n++;
-        state[0] = n;
+        state[at] = n;
         int recent = (int) Math.min(n, shortWindow);
         double sum = 0;
         for (int i = 0; i < recent; i++) {
-            sum += state[3 + i];
+            sum += state[at + 3 + i];
         }
         double shortMean = sum / recent;
         double likelihood = 0.5;
         if (n > probation) {
-            double sigma = input == Input.SURPRISE ? Math.sqrt(Math.max(MIN_SURPRISE_VARIANCE, state[2]))
-                    : Math.max(MIN_STD, Math.sqrt(state[2]));
-            likelihood = 1 - upperTail((shortMean - state[1]) / sigma);
+            double sigma = Math.max(minStd, Math.sqrt(state[at + 2]));
+            likelihood = 1 - upperTail((shortMean - state[at + 1]) / sigma);
         }
         double weight = Math.max(1.0 / n, 1.0 / longWindow);
-        double diff = shortMean - state[1];
+        double diff = shortMean - state[at + 1];
         double increment = weight * diff;
-        state[1] += increment;
-        state[2] = (1 - weight) * (state[2] + diff * increment);
+        state[at + 1] += increment;
+        state[at + 2] = (1 - weight) * (state[at + 2] + diff * increment);
         return likelihood;
     }
 

@@ -118,7 +118,7 @@ class EventModelOperatorTest {
                 float[] previous = lastHidden.get(e.f0);
                 double score = previous == null ? Double.NaN : model.score(previous, fields);
                 double l = likelihood.update(likelihoodStates.computeIfAbsent(e.f0,
-                        k -> new double[likelihood.stateSize()]), score);
+                        k -> new double[likelihood.stateSize()]), score, Double.NaN);
                 float[] hidden = Arrays.copyOf(batch.hidden(), d);
                 lastHidden.put(e.f0, hidden);
                 out.add(new Result(e.f0, hidden, score, model.predict(hidden), l, previous == null));
@@ -266,15 +266,15 @@ class EventModelOperatorTest {
             double[] state = new double[custom.stateSize()];
             List<Result> results = harness.extractOutputValues();
             for (Result r : results) {
-                assertEquals(custom.update(state, r.score()), r.likelihood(), 0.0);
+                assertEquals(custom.update(state, r.score(), Double.NaN), r.likelihood(), 0.0);
             }
             assertTrue(results.get(10).likelihood() != 0.5, "past a probation of 5 scores");
         }
     }
 
     @Test
-    void theLikelihoodCanAverageSurprises() throws Exception {
-        AnomalyLikelihood surprises = new AnomalyLikelihood(3, 50, 5, AnomalyLikelihood.Input.SURPRISE);
+    void theLikelihoodCanAverageScoresAndSurprises() throws Exception {
+        AnomalyLikelihood surprises = new AnomalyLikelihood(3, 50, 5, AnomalyLikelihood.Input.SCORE_AND_SURPRISE);
         try (var harness = harness(builder().anomalyLikelihood(surprises).bundleSize(7))) {
             harness.open();
             List<Tuple3<String, Double, String>> events = events(1, 40, 3);
@@ -289,9 +289,9 @@ class EventModelOperatorTest {
                 fields.clear();
                 extract(events.get(i), fields);
                 double surprise = i == 0 ? Double.NaN : model.surprise(results.get(i - 1).hidden(), fields);
-                assertEquals(surprises.update(state, surprise), results.get(i).likelihood(), 0.0);
-                assertEquals(i == 0 ? Double.NaN : model.score(results.get(i - 1).hidden(), fields),
-                        results.get(i).score(), 0.0, "the score stays the negative log-likelihood");
+                double score = i == 0 ? Double.NaN : model.score(results.get(i - 1).hidden(), fields);
+                assertEquals(surprises.update(state, score, surprise), results.get(i).likelihood(), 0.0);
+                assertEquals(score, results.get(i).score(), 0.0, "the score stays the negative log-likelihood");
             }
             assertTrue(results.get(10).likelihood() != 0.5, "past a probation of 5 scores");
         }
