@@ -456,22 +456,21 @@ public final class EventModel {
             double logVar = logVariance(hidden, i);
             double z = (x[i] - mean[i]) / std[i];
             double r = z - mu;
-            if (!aboveMode) {
-                nll += HALF_LOG_2PI + 0.5 * logVar + Math.log(std[i]);
-            }
-            nll += 0.5 * r * r * Math.exp(-logVar);
+            double excess = 0.5 * r * r * Math.exp(-logVar);
+            nll += aboveMode ? excess : HALF_LOG_2PI + 0.5 * logVar + Math.log(std[i]) + excess;
         }
         if (schema.hasCategory()) {
             double[] logits = categoryLogits(hidden);
             double max = Arrays.stream(logits).max().orElseThrow();
-            if (!aboveMode) {
+            if (aboveMode) {
+                nll += max - logits[event.category()];
+            } else {
                 double sum = 0;
                 for (double l : logits) {
                     sum += Math.exp(l - max);
                 }
-                nll += Math.log(sum);
+                nll += max + Math.log(sum) - logits[event.category()];
             }
-            nll += max - logits[event.category()];
         }
         return nll;
     }
