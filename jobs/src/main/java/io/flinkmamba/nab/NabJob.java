@@ -42,11 +42,11 @@ public final class NabJob {
     private static final Map<String, NabEvent[]> RUNS = new ConcurrentHashMap<>();
     /**
      * The operator's likelihood over both the rows' scores (a single far-off row stands out) and their
-     * surprises (bounded like HTM's raw anomaly score: a stretch of poorly predicted rows stands out),
+     * improbabilities (bounded like HTM's raw anomaly score: a stretch of poorly predicted rows stands out),
      * averaged over 15 rows; HTM's long window (8640) and probation (300).
      */
     static final AnomalyLikelihood LIKELIHOOD = new AnomalyLikelihood(15, AnomalyLikelihood.DEFAULT_LONG_WINDOW,
-            AnomalyLikelihood.DEFAULT_PROBATION, AnomalyLikelihood.Input.SCORE_AND_SURPRISE);
+            AnomalyLikelihood.DEFAULT_PROBATION, AnomalyLikelihood.Input.SCORE_AND_IMPROBABILITY);
 
     private NabJob() {}
 

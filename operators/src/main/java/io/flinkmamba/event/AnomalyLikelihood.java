@@ -7,21 +7,21 @@ import java.util.Objects;
  * likelihood: how improbable is the mean of the recent scores under the distribution that such means have
  * had over the long run?
  *
- * <p>What is averaged ({@link Input}): the event's score (negative log-likelihood, unbounded: one far-off
- * event dominates the mean, so a single spike is found), its surprise in [0, 1] ({@link EventModel#surprise};
- * HTM's raw anomaly score is bounded the same way, so the likelihood follows stretches of poorly predicted
- * events and its fit is not thrown off by the heavy tail of the scores), or both, each with its own fit,
- * the likelihood then being the larger of the two.
+ * <p>What is averaged ({@link Input}): the event's score (its negative log-likelihood, unbounded: one
+ * far-off event dominates the mean, so a single spike stands out), its improbability in [0, 1]
+ * ({@link EventModel#improbability}; bounded like HTM's raw anomaly score, so a stretch of poorly predicted
+ * events stands out and the fit is not thrown off by the heavy tail of the scores), or both, each with a fit
+ * of its own, the likelihood then being the larger of the two.
  *
  * <p>Per value s: the short-window mean m of the last {@code shortWindow} values is compared with a normal
  * distribution fitted to the earlier short-window means (exponentially weighted with horizon
  * {@code longWindow}: running mean and variance with weight max(1/n, 1/longWindow)); the likelihood is
  * Phi((m - mu) / sigma), one minus the upper tail probability (one-sided: an unusually predictable stretch
  * is not an anomaly), with sigma at least {@value #MIN_STD} for scores and the variance at least
- * {@value #MIN_SURPRISE_VARIANCE} for surprises (HTM's floor for its raw scores: a key whose events were all
- * predicted perfectly would otherwise call the slightest surprise an anomaly). Then m joins the fit. During
- * the first {@code probation} values the likelihood is 0.5 (not yet calibrated). A NaN score (a key's or
- * session's first event) leaves the state alone and gives NaN.
+ * {@value #MIN_IMPROBABILITY_VARIANCE} for improbabilities (HTM's floor for its raw scores: a key whose
+ * events were all predicted perfectly would otherwise take the slightest improbability for an anomaly).
+ * Then m joins the fit. During the first {@code probation} values the likelihood is 0.5 (not yet
+ * calibrated). An unscored event (a key's or session's first) leaves the state alone and gives NaN.
  *
  * <p>The state is a plain {@code double[stateSize()]}, zero for a new key, which the operator keeps in the
  * key's stored state: per averaged input (the score's first) a block of [0] values seen, [1] fitted mean,
@@ -34,16 +34,16 @@ public final class AnomalyLikelihood implements java.io.Serializable {
     public enum Input {
         /** The event's score, its negative log-likelihood in nats ({@link EventModel#score}). */
         SCORE,
-        /** The event's surprise in [0, 1] ({@link EventModel#surprise}). */
-        SURPRISE,
+        /** The event's improbability in [0, 1] ({@link EventModel#improbability}). */
+        IMPROBABILITY,
         /** Both, each fitted on its own; the likelihood is the larger one. */
-        SCORE_AND_SURPRISE;
+        SCORE_AND_IMPROBABILITY;
 
         boolean score() {
-            return this != SURPRISE;
+            return this != IMPROBABILITY;
         }
 
-        boolean surprise() {
+        boolean improbability() {
             return this != SCORE;
         }
     }
@@ -52,7 +52,7 @@ public final class AnomalyLikelihood implements java.io.Serializable {
     public static final int DEFAULT_LONG_WINDOW = 8640;
     public static final int DEFAULT_PROBATION = 300;
     static final double MIN_STD = 1e-3;
-    static final double MIN_SURPRISE_VARIANCE = 3e-4;
+    static final double MIN_IMPROBABILITY_VARIANCE = 3e-4;
 
     private final int shortWindow;
     private final int longWindow;
@@ -89,7 +89,7 @@ public final class AnomalyLikelihood implements java.io.Serializable {
     public Input input() { return input; }
 
     public int stateSize() {
-        return (input == Input.SCORE_AND_SURPRISE ? 2 : 1) * blockSize();
+        return (input == Input.SCORE_AND_IMPROBABILITY ? 2 : 1) * blockSize();
     }
 
     private int blockSize() {
@@ -98,27 +98,27 @@ public final class AnomalyLikelihood implements java.io.Serializable {
 
     /**
      * Takes the key's next event into {@code state} and returns the likelihood after it (see the class):
-     * {@code score} is its negative log-likelihood, {@code surprise} its surprise in [0, 1]; only those that
-     * {@link #input()} names are read (the other may be anything). NaN for an unscored event.
+     * {@code score} is its negative log-likelihood, {@code improbability} its improbability in [0, 1]; only
+     * those that {@link #input()} names are read (the other may be anything). NaN for an unscored event.
      */
-    public double update(double[] state, double score, double surprise) {
+    public double update(double[] state, double score, double improbability) {
         if (state.length != stateSize()) {
             throw new IllegalArgumentException("anomaly likelihood state has " + state.length + " values, expected "
                     + stateSize());
         }
-        if (input.score() && Double.isNaN(score) || input.surprise() && Double.isNaN(surprise)) {
+        if (input.score() && Double.isNaN(score) || input.improbability() && Double.isNaN(improbability)) {
             return Double.NaN;
         }
-        if (input.surprise() && !(surprise >= 0 && surprise <= 1)) {
-            throw new IllegalArgumentException("a surprise lies in [0, 1], got " + surprise);
+        if (input.improbability() && !(improbability >= 0 && improbability <= 1)) {
+            throw new IllegalArgumentException("an improbability lies in [0, 1], got " + improbability);
         }
         double likelihood = 0;
         if (input.score()) {
             likelihood = update(state, 0, score, MIN_STD);
         }
-        if (input.surprise()) {
-            likelihood = Math.max(likelihood, update(state, input.score() ? blockSize() : 0, surprise,
-                    Math.sqrt(MIN_SURPRISE_VARIANCE)));
+        if (input.improbability()) {
+            likelihood = Math.max(likelihood, update(state, input.score() ? blockSize() : 0, improbability,
+                    Math.sqrt(MIN_IMPROBABILITY_VARIANCE)));
         }
         return likelihood;
     }

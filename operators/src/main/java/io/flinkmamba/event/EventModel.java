@@ -434,7 +434,7 @@ public final class EventModel {
     }
 
     /**
-     * How surprising {@code event} is under {@link #predict}{@code (hidden)}, bounded in [0, 1]:
+     * How improbable {@code event} is under {@link #predict}{@code (hidden)}, bounded in [0, 1]:
      * 1 - p(event) / p(most probable event), that is 1 - exp(-(score - score of the most probable event)),
      * with the excess 0.5 ((x - mu) / sigma)^2 per numeric field plus log p(most probable category) -
      * log p(category). 0 for the predicted event itself; unlike the score, it does not depend on the
@@ -442,7 +442,7 @@ public final class EventModel {
      *
      * @throws IllegalArgumentException for a non-finite numeric field or an unset/unknown category
      */
-    public double surprise(float[] hidden, EventFields event) {
+    public double improbability(float[] hidden, EventFields event) {
         return -Math.expm1(-negativeLogLikelihood(hidden, event, true));
     }
 

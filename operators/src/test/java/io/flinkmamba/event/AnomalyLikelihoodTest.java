@@ -49,20 +49,20 @@ class AnomalyLikelihoodTest {
     }
 
     @Test
-    void surprisesAreBoundedAndTheirFitHasHtmsVarianceFloor() {
-        AnomalyLikelihood l = new AnomalyLikelihood(10, 8640, 300, AnomalyLikelihood.Input.SURPRISE);
-        assertEquals(AnomalyLikelihood.Input.SURPRISE, l.input());
+    void improbabilitiesAreBoundedAndTheirFitHasHtmsVarianceFloor() {
+        AnomalyLikelihood l = new AnomalyLikelihood(10, 8640, 300, AnomalyLikelihood.Input.IMPROBABILITY);
+        assertEquals(AnomalyLikelihood.Input.IMPROBABILITY, l.input());
         assertEquals(AnomalyLikelihood.Input.SCORE, AnomalyLikelihood.withDefaults().input());
         double[] state = new double[l.stateSize()];
         assertThrows(IllegalArgumentException.class, () -> l.update(state, Double.NaN, 1.5));
         assertThrows(IllegalArgumentException.class, () -> l.update(state, Double.NaN, -0.1));
-        assertEquals(0.0, state[0], "a rejected surprise leaves the state alone");
+        assertEquals(0.0, state[0], "a rejected improbability leaves the state alone");
         for (int i = 0; i < 1000; i++) {
             l.update(state, Double.NaN, 0.0);
         }
-        // The fitted variance is 0 here; with HTM's floor (sigma 0.017) a small surprise is no anomaly ...
+        // The fitted variance is 0 here; with HTM's floor (sigma 0.017) a small improbability is no anomaly ...
         double small = l.update(state, Double.NaN, 0.05);
-        assertTrue(small < 0.7, "one small surprise after perfect predictions: " + small);
+        assertTrue(small < 0.7, "one small improbability after perfect predictions: " + small);
         // ... and with the scores' floor (sigma 0.001) it would have been one.
         AnomalyLikelihood scores = new AnomalyLikelihood(10, 8640, 300);
         double[] scoreState = new double[scores.stateSize()];
@@ -79,31 +79,31 @@ class AnomalyLikelihoodTest {
 
     @Test
     void withBothInputsEachHasItsOwnFitAndTheLargerLikelihoodCounts() {
-        AnomalyLikelihood both = new AnomalyLikelihood(5, 100, 20, AnomalyLikelihood.Input.SCORE_AND_SURPRISE);
+        AnomalyLikelihood both = new AnomalyLikelihood(5, 100, 20, AnomalyLikelihood.Input.SCORE_AND_IMPROBABILITY);
         AnomalyLikelihood scores = new AnomalyLikelihood(5, 100, 20, AnomalyLikelihood.Input.SCORE);
-        AnomalyLikelihood surprises = new AnomalyLikelihood(5, 100, 20, AnomalyLikelihood.Input.SURPRISE);
-        assertEquals(scores.stateSize() + surprises.stateSize(), both.stateSize());
+        AnomalyLikelihood improbabilities = new AnomalyLikelihood(5, 100, 20, AnomalyLikelihood.Input.IMPROBABILITY);
+        assertEquals(scores.stateSize() + improbabilities.stateSize(), both.stateSize());
         double[] bothState = new double[both.stateSize()];
         double[] scoreState = new double[scores.stateSize()];
-        double[] surpriseState = new double[surprises.stateSize()];
+        double[] improbabilityState = new double[improbabilities.stateSize()];
         assertTrue(Double.isNaN(both.update(bothState, Double.NaN, Double.NaN)));
         assertTrue(Double.isNaN(both.update(bothState, 1.0, Double.NaN)), "both are needed");
         assertEquals(0.0, bothState[0]);
         SplittableRandom random = new SplittableRandom(2);
         boolean scoreLarger = false;
-        boolean surpriseLarger = false;
+        boolean improbabilityLarger = false;
         for (int i = 0; i < 400; i++) {
-            // A spike in the score (70 nats) with an ordinary surprise, then a stretch of surprising events.
+            // A spike in the score (70 nats) with an ordinary improbability, then a stretch of surprising events.
             double score = i == 200 ? 70 : 2 + random.nextDouble();
-            double surprise = i >= 300 && i < 310 ? 0.95 : 0.3 * random.nextDouble();
+            double improbability = i >= 300 && i < 310 ? 0.95 : 0.3 * random.nextDouble();
             double a = scores.update(scoreState, score, Double.NaN);
-            double b = surprises.update(surpriseState, Double.NaN, surprise);
-            assertEquals(Math.max(a, b), both.update(bothState, score, surprise), 0.0);
+            double b = improbabilities.update(improbabilityState, Double.NaN, improbability);
+            assertEquals(Math.max(a, b), both.update(bothState, score, improbability), 0.0);
             scoreLarger |= i == 200 && a > 0.9999 && b < 0.99;
-            surpriseLarger |= i == 309 && b > 0.9999 && a < 0.99;
+            improbabilityLarger |= i == 309 && b > 0.9999 && a < 0.99;
         }
         assertTrue(scoreLarger, "the spike is the score's");
-        assertTrue(surpriseLarger, "the stretch is the surprise's");
+        assertTrue(improbabilityLarger, "the stretch is the improbability's");
     }
 
     @Test

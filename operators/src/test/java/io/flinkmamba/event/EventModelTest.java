@@ -88,7 +88,7 @@ class EventModelTest {
     }
 
     @Test
-    void surpriseIsOneMinusTheDensityRatioToTheMostProbableEvent() {
+    void improbabilityIsOneMinusTheDensityRatioToTheMostProbableEvent() {
         EventModel m = EventModels.random(SCHEMA, new float[] {5f, 100f}, new float[] {2f, 30f}, 8, 1, 4, 5);
         float[] h = hidden(8, 2);
         EventPrediction p = m.predict(h);
@@ -103,15 +103,15 @@ class EventModelTest {
             double r = (e.numeric()[i] - p.mean()[i]) / p.std()[i];
             excess += 0.5 * r * r;
         }
-        assertEquals(1 - Math.exp(-excess), m.surprise(h, e), 1e-5);
+        assertEquals(1 - Math.exp(-excess), m.improbability(h, e), 1e-5);
 
         EventFields mode = new EventFields(SCHEMA);
         mode.numeric(0, p.mean()[0]);
         mode.numeric(1, p.mean()[1]);
         mode.category(likeliest);
-        assertEquals(0.0, m.surprise(h, mode), 1e-5, "the most probable event is no surprise");
+        assertEquals(0.0, m.improbability(h, mode), 1e-5, "the most probable event is no improbability");
         e.numeric(0, p.mean()[0] + 40 * p.std()[0]);
-        assertEquals(1.0, m.surprise(h, e), 1e-12, "bounded however far off");
+        assertEquals(1.0, m.improbability(h, e), 1e-12, "bounded however far off");
     }
 
     @Test

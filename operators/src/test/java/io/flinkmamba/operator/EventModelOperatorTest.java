@@ -273,24 +273,25 @@ class EventModelOperatorTest {
     }
 
     @Test
-    void theLikelihoodCanAverageScoresAndSurprises() throws Exception {
-        AnomalyLikelihood surprises = new AnomalyLikelihood(3, 50, 5, AnomalyLikelihood.Input.SCORE_AND_SURPRISE);
-        try (var harness = harness(builder().anomalyLikelihood(surprises).bundleSize(7))) {
+    void theLikelihoodCanAverageScoresAndImprobabilities() throws Exception {
+        AnomalyLikelihood improbabilities = new AnomalyLikelihood(3, 50, 5,
+                AnomalyLikelihood.Input.SCORE_AND_IMPROBABILITY);
+        try (var harness = harness(builder().anomalyLikelihood(improbabilities).bundleSize(7))) {
             harness.open();
             List<Tuple3<String, Double, String>> events = events(1, 40, 3);
             for (int i = 0; i < events.size(); i++) {
                 harness.processElement(events.get(i), i);
             }
             harness.endInput();
-            double[] state = new double[surprises.stateSize()];
+            double[] state = new double[improbabilities.stateSize()];
             List<Result> results = harness.extractOutputValues();
             EventFields fields = new EventFields(SCHEMA);
             for (int i = 0; i < results.size(); i++) {
                 fields.clear();
                 extract(events.get(i), fields);
-                double surprise = i == 0 ? Double.NaN : model.surprise(results.get(i - 1).hidden(), fields);
+                double improbability = i == 0 ? Double.NaN : model.improbability(results.get(i - 1).hidden(), fields);
                 double score = i == 0 ? Double.NaN : model.score(results.get(i - 1).hidden(), fields);
-                assertEquals(surprises.update(state, score, surprise), results.get(i).likelihood(), 0.0);
+                assertEquals(improbabilities.update(state, score, improbability), results.get(i).likelihood(), 0.0);
                 assertEquals(score, results.get(i).score(), 0.0, "the score stays the negative log-likelihood");
             }
             assertTrue(results.get(10).likelihood() != 0.5, "past a probation of 5 scores");
