@@ -203,6 +203,43 @@ class EventModelOperatorTest {
                 "calibrated likelihoods after the restore");
     }
 
+    @Test
+    void aRestoreWithBothInputsStartsAStoredScoreLikelihoodAfresh() throws Exception {
+        List<Tuple3<String, Double, String>> events = events(1, 60, 5);
+        OperatorSubtaskState snapshot;
+        try (var first = harness(builder().bundleSize(8))) {
+            first.open();
+            for (int i = 0; i < 40; i++) {
+                first.processElement(events.get(i), i);
+            }
+            first.prepareSnapshotPreBarrier(1);
+            snapshot = first.snapshot(1, 40);
+        }
+        AnomalyLikelihood both = new AnomalyLikelihood(3, 50, 5, AnomalyLikelihood.Input.SCORE_AND_IMPROBABILITY);
+        try (var second = harness(builder().anomalyLikelihood(both).bundleSize(8))) {
+            second.initializeState(snapshot);
+            second.open();
+            for (int i = 40; i < events.size(); i++) {
+                second.processElement(events.get(i), i);
+            }
+            second.endInput();
+            List<Result> results = second.extractOutputValues();
+            double[] fresh = new double[both.stateSize()];
+            EventFields fields = new EventFields(SCHEMA);
+            float[] previous = reference(events).get(39).hidden();
+            for (int i = 0; i < results.size(); i++) {
+                fields.clear();
+                extract(events.get(40 + i), fields);
+                double expected = both.update(fresh, model.score(previous, fields),
+                        model.improbability(previous, fields));
+                assertEquals(expected, results.get(i).likelihood(), 0.0, "event " + (40 + i));
+                previous = results.get(i).hidden();
+            }
+            assertEquals(0.5, results.get(4).likelihood(), "a new probation after the restore");
+            assertTrue(results.get(10).likelihood() != 0.5);
+        }
+    }
+
     /** A model the trainer wrote scores in the operator exactly what the trainer measured. */
     @Test
     void aTrainedModelScoresInTheOperatorWhatTheTrainerMeasured() throws Exception {
