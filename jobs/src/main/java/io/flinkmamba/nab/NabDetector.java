@@ -9,16 +9,23 @@ package io.flinkmamba.nab;
  *       improbable rows in a row;</li>
  *   <li>then the log scale {@code log(1.0000000001 - L) / log(1e-10)}, so that a threshold can tell
  *       1 - 1e-6 from 1 - 1e-9 (0.5 means a tail probability of about 1e-5);</li>
- *   <li>1 when the value is a spatial anomaly ({@link SeriesFeatures}).</li>
+ *   <li>1 when the value is a spatial anomaly ({@link SeriesFeatures});</li>
+ *   <li>a quiet period: in the {@value #QUIET_ROWS} rows after a reported red row (red on the log scale, or
+ *       a spatial anomaly) a row reports at most yellow, since the rows after a detection are the same
+ *       anomaly (or the same false alarm) again.</li>
  * </ul>
  * A row without a likelihood (a series' first row) scores 0, or 1 as a spatial anomaly. Causal: it uses the
- * series' previous row's likelihood, the only state ({@code double[STATE_SIZE]}, a new series' state zero).
+ * series' previous rows only through its state ({@code double[STATE_SIZE]}, a new series' state zero): the
+ * previous row's likelihood and the rows left of the quiet period.
  */
 public final class NabDetector {
-    public static final int STATE_SIZE = 1;
+    public static final int STATE_SIZE = 2;
     static final double RED = 0.99999;
     static final double YELLOW = 0.999;
+    static final int QUIET_ROWS = 30;
     private static final double LOG_1E_MINUS_10 = Math.log(1e-10);
+    private static final double RED_SCORE = logScale(RED);
+    private static final double YELLOW_SCORE = logScale(YELLOW);
 
     private NabDetector() {}
 
@@ -26,13 +33,25 @@ public final class NabDetector {
     public static double next(double[] state, double likelihood, boolean spatialAnomaly) {
         boolean previousRed = state[0] >= RED;
         state[0] = Double.isNaN(likelihood) ? 0 : likelihood;
+        double score;
         if (spatialAnomaly) {
-            return 1.0;
+            score = 1.0;
+        } else if (Double.isNaN(likelihood)) {
+            score = 0.0;
+        } else {
+            score = logScale(likelihood >= RED && previousRed ? YELLOW : likelihood);
         }
-        if (Double.isNaN(likelihood)) {
-            return 0.0;
+        if (state[1] > 0) {
+            state[1]--;
+            return Math.min(score, YELLOW_SCORE);
         }
-        double filtered = likelihood >= RED && previousRed ? YELLOW : likelihood;
-        return Math.max(0.0, Math.log(1.0000000001 - filtered) / LOG_1E_MINUS_10);
+        if (score >= RED_SCORE) {
+            state[1] = QUIET_ROWS;
+        }
+        return score;
+    }
+
+    private static double logScale(double likelihood) {
+        return Math.max(0.0, Math.log(1.0000000001 - likelihood) / LOG_1E_MINUS_10);
     }
 }

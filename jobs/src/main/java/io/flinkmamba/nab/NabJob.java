@@ -1,5 +1,6 @@
 package io.flinkmamba.nab;
 
+import io.flinkmamba.event.AnomalyLikelihood;
 import io.flinkmamba.nab.NabCorpus.Series;
 import io.flinkmamba.operator.MambaOperatorBuilder;
 import io.flinkmamba.operator.MambaStream;
@@ -39,6 +40,13 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class NabJob {
     /** The rows of the runs in progress, by run id: the source reads them (the job runs in this JVM). */
     private static final Map<String, NabEvent[]> RUNS = new ConcurrentHashMap<>();
+    /**
+     * The operator's likelihood over both the rows' scores (a single far-off row stands out) and their
+     * improbabilities (bounded like HTM's raw anomaly score: a stretch of poorly predicted rows stands out),
+     * averaged over 15 rows; HTM's long window (8640) and probation (300).
+     */
+    static final AnomalyLikelihood LIKELIHOOD = new AnomalyLikelihood(15, AnomalyLikelihood.DEFAULT_LONG_WINDOW,
+            AnomalyLikelihood.DEFAULT_PROBATION, AnomalyLikelihood.Input.SCORE_AND_IMPROBABILITY);
 
     private NabJob() {}
 
@@ -89,6 +97,7 @@ public final class NabJob {
             MambaStream<NabEvent, NabScore> scored = MambaOperatorBuilder.<NabEvent, NabScore>forModel(models.get(f))
                     .eventExtractor((e, fields) -> fields.numeric(0, e.normalized))
                     .outputMapper((e, out) -> NabScore.scored(e, out.score(), out.likelihood()), scoreType)
+                    .anomalyLikelihood(LIKELIHOOD)
                     .eventTimeOrdering(true)
                     .engine("cpu")
                     .applyTo(featured.filter(e -> e.fold == f).name("fold " + f).keyBy(e -> e.series));

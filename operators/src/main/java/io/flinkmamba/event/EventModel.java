@@ -410,6 +410,24 @@ public final class EventModel {
      * @throws IllegalArgumentException for a non-finite numeric field or an unset/unknown category
      */
     public double score(float[] hidden, EventFields event) {
+        return negativeLogLikelihood(hidden, event, false);
+    }
+
+    /**
+     * How improbable {@code event} is under {@link #predict}{@code (hidden)}, bounded in [0, 1]:
+     * 1 - p(event) / p(most probable event), that is 1 - exp(-(score - score of the most probable event)),
+     * with the excess 0.5 ((x - mu) / sigma)^2 per numeric field plus log p(most probable category) -
+     * log p(category). 0 for the predicted event itself; unlike the score, it does not depend on the
+     * predicted spread or the units, and one far-off value cannot outweigh a stretch of others.
+     *
+     * @throws IllegalArgumentException for a non-finite numeric field or an unset/unknown category
+     */
+    public double improbability(float[] hidden, EventFields event) {
+        return -Math.expm1(-negativeLogLikelihood(hidden, event, true));
+    }
+
+    /** The score, or with {@code aboveMode} its excess over the score of the most probable event. */
+    private double negativeLogLikelihood(float[] hidden, EventFields event, boolean aboveMode) {
         requireValid(event);
         double nll = 0;
         float[] x = event.numeric();
@@ -418,11 +436,13 @@ public final class EventModel {
             double logVar = logVariance(hidden, i);
             double z = (x[i] - mean[i]) / std[i];
             double r = z - mu;
-            nll += HALF_LOG_2PI + 0.5 * logVar + Math.log(std[i]) + 0.5 * r * r * Math.exp(-logVar);
+            double excess = 0.5 * r * r * Math.exp(-logVar);
+            nll += aboveMode ? excess : HALF_LOG_2PI + 0.5 * logVar + Math.log(std[i]) + excess;
         }
         if (schema.hasCategory()) {
             double[] logits = categoryLogits(hidden);
-            nll += logSumExp(logits) - logits[event.category()];
+            nll += (aboveMode ? Arrays.stream(logits).max().orElseThrow() : logSumExp(logits))
+                    - logits[event.category()];
         }
         return nll;
     }

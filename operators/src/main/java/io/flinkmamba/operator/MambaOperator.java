@@ -739,16 +739,20 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         double eventLikelihood = Double.NaN;
         if (eventModel != null) {
             // key.lastHidden is still the previous event's hidden here (NaN score at a session's start).
+            double improbability = Double.NaN;
             if (!sessionStart && key.lastHidden != null) {
                 eventFields.clear();
                 System.arraycopy(event.numeric(), 0, eventFields.numeric(), 0, event.numeric().length);
                 eventFields.category(event.category());
                 score = eventModel.score(key.lastHidden, eventFields);
+                if (likelihood.input() != AnomalyLikelihood.Input.SCORE) {
+                    improbability = eventModel.improbability(key.lastHidden, eventFields);
+                }
             }
             if (key.likelihood == null) {
                 key.likelihood = new double[likelihood.stateSize()];
             }
-            eventLikelihood = likelihood.update(key.likelihood, score);
+            eventLikelihood = likelihood.update(key.likelihood, score, improbability);
             prediction = eventModel.predict(hidden);
         }
         key.lastHidden = hidden;

@@ -96,9 +96,10 @@ public final class MambaOperatorBuilder<IN, OUT> {
     }
 
     /**
-     * The windows and probation of event models' per-key anomaly likelihood (default
-     * {@link AnomalyLikelihood#withDefaults()}); a key whose stored likelihood state has another size
-     * starts it afresh.
+     * The windows, probation and input (score, improbability or both) of event models' per-key anomaly likelihood
+     * (default {@link AnomalyLikelihood#withDefaults()}); a key whose stored likelihood state has another
+     * size starts it afresh. The stored state does not record the input: a job restored with another input
+     * keeps the fitted means of the former one until the long window has replaced them.
      */
     public MambaOperatorBuilder<IN, OUT> anomalyLikelihood(AnomalyLikelihood likelihood) {
         this.likelihood = Objects.requireNonNull(likelihood, "likelihood");

@@ -88,6 +88,33 @@ class EventModelTest {
     }
 
     @Test
+    void improbabilityIsOneMinusTheDensityRatioToTheMostProbableEvent() {
+        EventModel m = EventModels.random(SCHEMA, new float[] {5f, 100f}, new float[] {2f, 30f}, 8, 1, 4, 5);
+        float[] h = hidden(8, 2);
+        EventPrediction p = m.predict(h);
+        float[] probabilities = p.categoryProbabilities();
+        int likeliest = probabilities[0] >= probabilities[1] ? 0 : 1;
+        EventFields e = new EventFields(SCHEMA);
+        e.numeric(0, 4.5);
+        e.numeric(1, 123);
+        e.category(1 - likeliest);
+        double excess = Math.log(probabilities[likeliest] / probabilities[1 - likeliest]);
+        for (int i = 0; i < 2; i++) {
+            double r = (e.numeric()[i] - p.mean()[i]) / p.std()[i];
+            excess += 0.5 * r * r;
+        }
+        assertEquals(1 - Math.exp(-excess), m.improbability(h, e), 1e-5);
+
+        EventFields mode = new EventFields(SCHEMA);
+        mode.numeric(0, p.mean()[0]);
+        mode.numeric(1, p.mean()[1]);
+        mode.category(likeliest);
+        assertEquals(0.0, m.improbability(h, mode), 1e-5, "the most probable event is no improbability");
+        e.numeric(0, p.mean()[0] + 40 * p.std()[0]);
+        assertEquals(1.0, m.improbability(h, e), 1e-12, "bounded however far off");
+    }
+
+    @Test
     void rejectsEventsItCannotScore() {
         EventModel m = EventModels.random(SCHEMA, 8, 1, 4, 5);
         EventFields e = new EventFields(SCHEMA);

@@ -118,7 +118,7 @@ class EventModelOperatorTest {
                 float[] previous = lastHidden.get(e.f0);
                 double score = previous == null ? Double.NaN : model.score(previous, fields);
                 double l = likelihood.update(likelihoodStates.computeIfAbsent(e.f0,
-                        k -> new double[likelihood.stateSize()]), score);
+                        k -> new double[likelihood.stateSize()]), score, Double.NaN);
                 float[] hidden = Arrays.copyOf(batch.hidden(), d);
                 lastHidden.put(e.f0, hidden);
                 out.add(new Result(e.f0, hidden, score, model.predict(hidden), l, previous == null));
@@ -203,6 +203,43 @@ class EventModelOperatorTest {
                 "calibrated likelihoods after the restore");
     }
 
+    @Test
+    void aRestoreWithBothInputsStartsAStoredScoreLikelihoodAfresh() throws Exception {
+        List<Tuple3<String, Double, String>> events = events(1, 60, 5);
+        OperatorSubtaskState snapshot;
+        try (var first = harness(builder().bundleSize(8))) {
+            first.open();
+            for (int i = 0; i < 40; i++) {
+                first.processElement(events.get(i), i);
+            }
+            first.prepareSnapshotPreBarrier(1);
+            snapshot = first.snapshot(1, 40);
+        }
+        AnomalyLikelihood both = new AnomalyLikelihood(3, 50, 5, AnomalyLikelihood.Input.SCORE_AND_IMPROBABILITY);
+        try (var second = harness(builder().anomalyLikelihood(both).bundleSize(8))) {
+            second.initializeState(snapshot);
+            second.open();
+            for (int i = 40; i < events.size(); i++) {
+                second.processElement(events.get(i), i);
+            }
+            second.endInput();
+            List<Result> results = second.extractOutputValues();
+            double[] fresh = new double[both.stateSize()];
+            EventFields fields = new EventFields(SCHEMA);
+            float[] previous = reference(events).get(39).hidden();
+            for (int i = 0; i < results.size(); i++) {
+                fields.clear();
+                extract(events.get(40 + i), fields);
+                double expected = both.update(fresh, model.score(previous, fields),
+                        model.improbability(previous, fields));
+                assertEquals(expected, results.get(i).likelihood(), 0.0, "event " + (40 + i));
+                previous = results.get(i).hidden();
+            }
+            assertEquals(0.5, results.get(4).likelihood(), "a new probation after the restore");
+            assertTrue(results.get(10).likelihood() != 0.5);
+        }
+    }
+
     /** A model the trainer wrote scores in the operator exactly what the trainer measured. */
     @Test
     void aTrainedModelScoresInTheOperatorWhatTheTrainerMeasured() throws Exception {
@@ -266,7 +303,33 @@ class EventModelOperatorTest {
             double[] state = new double[custom.stateSize()];
             List<Result> results = harness.extractOutputValues();
             for (Result r : results) {
-                assertEquals(custom.update(state, r.score()), r.likelihood(), 0.0);
+                assertEquals(custom.update(state, r.score(), Double.NaN), r.likelihood(), 0.0);
+            }
+            assertTrue(results.get(10).likelihood() != 0.5, "past a probation of 5 scores");
+        }
+    }
+
+    @Test
+    void theLikelihoodCanAverageScoresAndImprobabilities() throws Exception {
+        AnomalyLikelihood improbabilities = new AnomalyLikelihood(3, 50, 5,
+                AnomalyLikelihood.Input.SCORE_AND_IMPROBABILITY);
+        try (var harness = harness(builder().anomalyLikelihood(improbabilities).bundleSize(7))) {
+            harness.open();
+            List<Tuple3<String, Double, String>> events = events(1, 40, 3);
+            for (int i = 0; i < events.size(); i++) {
+                harness.processElement(events.get(i), i);
+            }
+            harness.endInput();
+            double[] state = new double[improbabilities.stateSize()];
+            List<Result> results = harness.extractOutputValues();
+            EventFields fields = new EventFields(SCHEMA);
+            for (int i = 0; i < results.size(); i++) {
+                fields.clear();
+                extract(events.get(i), fields);
+                double improbability = i == 0 ? Double.NaN : model.improbability(results.get(i - 1).hidden(), fields);
+                double score = i == 0 ? Double.NaN : model.score(results.get(i - 1).hidden(), fields);
+                assertEquals(improbabilities.update(state, score, improbability), results.get(i).likelihood(), 0.0);
+                assertEquals(score, results.get(i).score(), 0.0, "the score stays the negative log-likelihood");
             }
             assertTrue(results.get(10).likelihood() != 0.5, "past a probation of 5 scores");
         }
