@@ -43,6 +43,8 @@ public final class CpuEngine implements MambaEngine {
         final PackedWeight dtProj;
         final PackedWeight outProj;
         final float[] a;
+        /** The conv weight tap-major, {@code convTaps[t*channels + i]}, as {@link CpuKernels#convSilu} takes it. */
+        final float[] convTaps;
 
         Layer(MambaConfig c, LayerWeights w) {
             this.w = w;
@@ -53,6 +55,14 @@ public final class CpuEngine implements MambaEngine {
             this.a = new float[w.aLog().length];
             for (int i = 0; i < a.length; i++) {
                 a[i] = (float) -Math.exp(w.aLog()[i]);
+            }
+            int channels = c.convChannels();
+            int k = c.dConv();
+            this.convTaps = new float[channels * k];
+            for (int i = 0; i < channels; i++) {
+                for (int t = 0; t < k; t++) {
+                    convTaps[t * channels + i] = w.conv()[i * k + t];
+                }
             }
         }
     }
@@ -235,30 +245,20 @@ public final class CpuEngine implements MambaEngine {
         int xps = c.xProjSize();
         for (int r = 0; r < rows; r++) {
             int state = stateOffset[r];
-            conv(layer.w, s.inProj, r * inSize, states, state + layout.convOffset(l), s.convOut, r * di);
+            conv(layer, s.inProj, r * inSize, states, state + layout.convOffset(l), s.convOut, r * di);
         }
         kernels.matmul(s.convOut, 0, di, rows, layer.xProj, null, s.xProj, 0, xps);
         kernels.matmul(s.xProj, 0, xps, rows, layer.dtProj, null, s.dt, 0, di);
-        float[] a = layer.a;
         float[] dtBias = layer.w.dtBias();
         float[] skip = layer.w.d();
-        float[] decay = s.decay;
         for (int r = 0; r < rows; r++) {
             int ssm = stateOffset[r] + layout.ssmOffset(l);
             int xo = r * di;
             int bo = r * xps + c.dtRank();
-            int co = bo + ds;
-            int zo = r * inSize + di;
-            // Whole-row passes (dt, every decay factor, then the update): the exp dominates this layer.
             kernels.softplus(s.dt, xo, dtBias, di);
-            kernels.decays(s.dt, xo, a, decay, di, ds);
-            for (int ch = 0; ch < di; ch++) {
-                s.deltaX[ch] = s.dt[xo + ch] * s.convOut[xo + ch];
-            }
-            kernels.updateRows(states, ssm, decay, s.xProj, bo, co, s.deltaX, 0, s.y, xo, di, ds);
-            for (int ch = 0; ch < di; ch++) {
-                s.y[xo + ch] = (s.y[xo + ch] + skip[ch] * s.convOut[xo + ch]) * CpuMath.silu(s.inProj[zo + ch]);
-            }
+            kernels.selectiveUpdate(states, ssm, layer.a, s.dt, xo, s.convOut, xo, s.xProj, bo, bo + ds, s.y, xo, di,
+                    ds);
+            kernels.skipGate(s.y, xo, skip, s.convOut, xo, s.inProj, r * inSize + di, di);
         }
     }
 
@@ -276,7 +276,7 @@ public final class CpuEngine implements MambaEngine {
         for (int r = 0; r < rows; r++) {
             int state = stateOffset[r];
             int xbc = r * convCh;
-            conv(layer.w, s.inProj, r * inSize + di, states, state + layout.convOffset(l), s.convOut, xbc);
+            conv(layer, s.inProj, r * inSize + di, states, state + layout.convOffset(l), s.convOut, xbc);
             int ssm = state + layout.ssmOffset(l);
             int dto = r * inSize + di + convCh;
             for (int h = 0; h < nh; h++) {
@@ -303,20 +303,10 @@ public final class CpuEngine implements MambaEngine {
      * Causal depthwise conv of one row: out = SiLU(bias + sum of the window's dConv-1 past inputs and the
      * new input, each times its tap), then the window shifts by one row and takes the new input.
      */
-    private void conv(LayerWeights w, float[] in, int inOff, float[] states, int window, float[] out, int outOff) {
+    private void conv(Layer layer, float[] in, int inOff, float[] states, int window, float[] out, int outOff) {
         int ch = c.convChannels();
         int k = c.dConv();
-        float[] weight = w.conv();
-        float[] bias = w.convBias();
-        for (int i = 0; i < ch; i++) {
-            float acc = bias == null ? 0f : bias[i];
-            int wo = i * k;
-            for (int t = 0; t < k - 1; t++) {
-                acc += weight[wo + t] * states[window + t * ch + i];
-            }
-            acc += weight[wo + k - 1] * in[inOff + i];
-            out[outOff + i] = CpuMath.silu(acc);
-        }
+        kernels.convSilu(layer.convTaps, layer.w.convBias(), states, window, in, inOff, out, outOff, ch, k);
         System.arraycopy(states, window + ch, states, window, (k - 2) * ch);
         System.arraycopy(in, inOff, states, window + (k - 2) * ch, ch);
     }

@@ -161,41 +161,114 @@ final class VectorCpuKernels implements CpuKernels {
     }
 
     private static final float EXP_MIN = -87.33654f;
+    private static final float EXP_MAX = 88.37626f;
     private static final float LOG2E = 1.44269504088896341f;
     private static final float LN2_HI = 0.693359375f;
     private static final float LN2_LO = -2.12194440e-4f;
     private static final float ROUND_MAGIC = 12582912f;
 
-    private static FloatVector splat(float v) {
-        return FloatVector.broadcast(SPECIES, v);
-    }
-
     /** e^x for x &lt;= 0, lane by lane as {@link CpuMath#exp}: 0 below its underflow limit, NaN stays NaN. */
     static FloatVector expNonPositive(FloatVector x) {
+        return expInRange(x).blend(0f, x.compare(VectorOperators.LE, EXP_MIN));
+    }
+
+    /** e^x lane by lane as {@link CpuMath#exp} where EXP_MIN &lt; x &lt; EXP_MAX (its polynomial range). */
+    private static FloatVector expInRange(FloatVector x) {
         FloatVector shifted = x.fma(LOG2E, ROUND_MAGIC);
         IntVector n = shifted.reinterpretAsInts().sub(0x4B400000);
         FloatVector fn = shifted.sub(ROUND_MAGIC);
-        FloatVector r = fn.fma(splat(-LN2_LO), fn.fma(splat(-LN2_HI), x));
-        FloatVector p = splat(1.9875691500e-4f).fma(r, splat(1.3981999507e-3f));
-        p = p.fma(r, splat(8.3334519073e-3f));
-        p = p.fma(r, splat(4.1665795894e-2f));
-        p = p.fma(r, splat(1.6666665459e-1f));
-        p = p.fma(r, splat(5.0000001201e-1f));
+        FloatVector r = fn.fma(FloatVector.broadcast(SPECIES, -LN2_LO),
+                fn.fma(FloatVector.broadcast(SPECIES, -LN2_HI), x));
+        // Constants through FloatVector.broadcast (force-inlined), not a helper of our own: C2 stops inlining
+        // small helpers in a large compile (NodeCountInliningCutoff), and an out-of-line call boxes its vectors.
+        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f);
+        p = p.fma(r, FloatVector.broadcast(SPECIES, 8.3334519073e-3f));
+        p = p.fma(r, FloatVector.broadcast(SPECIES, 4.1665795894e-2f));
+        p = p.fma(r, FloatVector.broadcast(SPECIES, 1.6666665459e-1f));
+        p = p.fma(r, FloatVector.broadcast(SPECIES, 5.0000001201e-1f));
         FloatVector er = p.mul(r).fma(r, r).add(1f);
         FloatVector scale = n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return er.mul(scale).blend(0f, x.compare(VectorOperators.LE, EXP_MIN));
+        return er.mul(scale);
+    }
+
+    /**
+     * SiLU of {@code v[off..off+LANES)} as {@link CpuMath#silu}, x / (1 + e^-x), or null where a lane's e^-x
+     * is outside the polynomial's range (|x| beyond about 87, or NaN): the caller then goes lane by lane.
+     */
+    private static FloatVector silu(float[] v, int off) {
+        FloatVector x = FloatVector.fromArray(SPECIES, v, off);
+        FloatVector negX = x.neg();
+        if (!negX.compare(VectorOperators.GT, EXP_MIN).and(negX.compare(VectorOperators.LT, EXP_MAX)).allTrue()) {
+            return null;
+        }
+        return x.div(expInRange(negX).add(1f));
+    }
+
+    @Override
+    public void convSilu(float[] taps, float[] bias, float[] window, int windowOff, float[] in, int inOff, float[] out,
+                         int outOff, int channels, int k) {
+        int bound = SPECIES.loopBound(channels);
+        int last = (k - 1) * channels;
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector acc = bias == null ? FloatVector.zero(SPECIES) : FloatVector.fromArray(SPECIES, bias, i);
+            for (int t = 0; t < k - 1; t++) {
+                acc = acc.add(FloatVector.fromArray(SPECIES, taps, t * channels + i)
+                        .mul(FloatVector.fromArray(SPECIES, window, windowOff + t * channels + i)));
+            }
+            acc.add(FloatVector.fromArray(SPECIES, taps, last + i).mul(FloatVector.fromArray(SPECIES, in, inOff + i)))
+                    .intoArray(out, outOff + i);
+            FloatVector activated = silu(out, outOff + i);
+            if (activated != null) {
+                activated.intoArray(out, outOff + i);
+            } else {
+                for (int j = i; j < i + LANES; j++) {
+                    out[outOff + j] = CpuMath.silu(out[outOff + j]);
+                }
+            }
+        }
+        for (; i < channels; i++) {
+            float acc = bias == null ? 0f : bias[i];
+            for (int t = 0; t < k - 1; t++) {
+                acc += taps[t * channels + i] * window[windowOff + t * channels + i];
+            }
+            acc += taps[last + i] * in[inOff + i];
+            out[outOff + i] = CpuMath.silu(acc);
+        }
+    }
+
+    @Override
+    public void skipGate(float[] y, int yOff, float[] skip, float[] x, int xOff, float[] z, int zOff, int n) {
+        int bound = SPECIES.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector gate = silu(z, zOff + i);
+            if (gate == null) {
+                gate = FloatVector.fromArray(SPECIES, z, zOff + i);
+                for (int j = 0; j < LANES; j++) {
+                    gate = gate.withLane(j, CpuMath.silu(z[zOff + i + j]));
+                }
+            }
+            FloatVector.fromArray(SPECIES, y, yOff + i)
+                    .add(FloatVector.fromArray(SPECIES, skip, i).mul(FloatVector.fromArray(SPECIES, x, xOff + i)))
+                    .mul(gate)
+                    .intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) {
+            y[yOff + i] = (y[yOff + i] + skip[i] * x[xOff + i]) * CpuMath.silu(z[zOff + i]);
+        }
     }
 
     /** log(1 + u) for u in [0, 1], lane by lane as {@link CpuMath#log1p}. */
     static FloatVector log1p(FloatVector u) {
         FloatVector s = u.div(u.add(2f));
         FloatVector z = s.mul(s);
-        FloatVector p = splat(1f / 15).fma(z, splat(1f / 13));
-        p = p.fma(z, splat(1f / 11));
-        p = p.fma(z, splat(1f / 9));
-        p = p.fma(z, splat(1f / 7));
-        p = p.fma(z, splat(1f / 5));
-        p = p.fma(z, splat(1f / 3));
+        FloatVector p = z.fma(1f / 15, 1f / 13);
+        p = p.fma(z, FloatVector.broadcast(SPECIES, 1f / 11));
+        p = p.fma(z, FloatVector.broadcast(SPECIES, 1f / 9));
+        p = p.fma(z, FloatVector.broadcast(SPECIES, 1f / 7));
+        p = p.fma(z, FloatVector.broadcast(SPECIES, 1f / 5));
+        p = p.fma(z, FloatVector.broadcast(SPECIES, 1f / 3));
         return s.mul(z).fma(p, s).mul(2f);
     }
 
@@ -227,6 +300,35 @@ final class VectorCpuKernels implements CpuKernels {
             for (; n < ds; n++) {
                 decay[o + n] = CpuMath.exp(d * a[o + n]);
             }
+        }
+    }
+
+    /** {@link #decays} and {@link #updateRows} in one pass: each channel's decays stay in a register. */
+    @Override
+    public void selectiveUpdate(float[] h, int ho, float[] a, float[] delta, int deltaOff, float[] x, int xOff,
+                                float[] bc, int bo, int co, float[] y, int yOff, int channels, int ds) {
+        int bound = SPECIES.loopBound(ds);
+        for (int ch = 0; ch < channels; ch++) {
+            float d = delta[deltaOff + ch];
+            float dx = d * x[xOff + ch];
+            int hr = ho + ch * ds;
+            int ar = ch * ds;
+            FloatVector acc = FloatVector.zero(SPECIES);
+            int n = 0;
+            for (; n < bound; n += LANES) {
+                FloatVector decay = expNonPositive(FloatVector.fromArray(SPECIES, a, ar + n).mul(d));
+                FloatVector state = FloatVector.fromArray(SPECIES, h, hr + n)
+                        .fma(decay, FloatVector.fromArray(SPECIES, bc, bo + n).mul(dx));
+                state.intoArray(h, hr + n);
+                acc = state.fma(FloatVector.fromArray(SPECIES, bc, co + n), acc);
+            }
+            float sum = acc.reduceLanes(VectorOperators.ADD);
+            for (; n < ds; n++) {
+                float state = Math.fma(h[hr + n], CpuMath.exp(d * a[ar + n]), bc[bo + n] * dx);
+                h[hr + n] = state;
+                sum = Math.fma(state, bc[co + n], sum);
+            }
+            y[yOff + ch] = sum;
         }
     }
 
