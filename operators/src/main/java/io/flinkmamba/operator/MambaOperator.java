@@ -142,7 +142,8 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
      * slot {@code slot} when states are resident on the GPU (then {@code state} is empty).
      */
     private static final class LiveKey {
-        final float[] state;
+        /** Stepped in place by engines that step sequences; replaced when a session restarts mid-bundle. */
+        float[] state;
         int slot = -1;
         /** Reset since its slot was last written: the slot must be zeroed before the next step. */
         boolean slotStale;
@@ -566,36 +567,33 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     }
 
     /**
-     * All the bundle's events in one engine call: rows are events, grouped by key in arrival order; each key's
-     * state sits in one states row, and a session gap inside the bundle moves the key's later events to a
-     * fresh, zero states row.
+     * All the bundle's events in one engine call: rows are events, grouped by key in arrival order; the engine
+     * steps each key's cached state array in place (no copy in or out), and a session gap inside the bundle
+     * moves the key's later events to a fresh, zero array.
      */
     private void stepSequences(List<Map.Entry<K, List<Pending<K, IN>>>> keys, int events) throws Exception {
         long now = getProcessingTimeService().getCurrentProcessingTime();
         int floats = layout.floatsPerKey();
         int d = config.dModel();
         LiveKey[] live = new LiveKey[keys.size()];
-        int[] finalStateRow = new int[keys.size()];
-        int[] stateRow = new int[events];
+        float[][] stateOfRow = new float[events][];
         boolean[] sessionStart = new boolean[events];
         boolean[] firstOfKey = new boolean[events];
-        int stateRows = 0;
         int row = 0;
         for (int i = 0; i < keys.size(); i++) {
             LiveKey key = load(keys.get(i).getKey(), now);
             live[i] = key;
-            int current = stateRows++;
-            System.arraycopy(key.state, 0, batch.states(), current * floats, floats);
+            float[] current = key.state;
             long lastTime = key.lastEventTime;
             long seen = key.eventsSeen;
             boolean first = true;
             for (Pending<K, IN> event : keys.get(i).getValue()) {
                 if (!settings.sessionGap().isZero() && lastTime != NO_TIME
                         && event.sessionTime() - lastTime > settings.sessionGap().toMillis()) {
-                    if (!first) {
-                        current = stateRows++;
-                    }
-                    java.util.Arrays.fill(batch.states(), current * floats, (current + 1) * floats, 0f);
+                    // The key's earlier events in this bundle still step the old array: the new session
+                    // takes a fresh one.
+                    current = first ? current : new float[floats];
+                    java.util.Arrays.fill(current, 0f);
                     seen = 0;
                     resetsSession.inc();
                 }
@@ -606,17 +604,16 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                 } else {
                     System.arraycopy(event.features(), 0, batch.features(), row * d, d);
                 }
-                stateRow[row++] = current;
+                stateOfRow[row++] = current;
                 seen++;
                 lastTime = event.sessionTime();
                 first = false;
             }
-            finalStateRow[i] = current;
         }
         long engineStart = System.nanoTime();
         batch.size(events);
         double[] scores = scoreSequences(live, keys, events, sessionStart);
-        engine.stepSequences(batch, stateRow);
+        engine.stepSequences(batch, stateOfRow);
         if (scoreHidden != null) {
             scoreFromPreviousRows(events, sessionStart, firstOfKey, scores);
         }
@@ -631,7 +628,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                 emit(row, key, event, sessionStart[row], scores[row], now);
                 row++;
             }
-            System.arraycopy(batch.states(), finalStateRow[i] * floats, key.state, 0, floats);
+            key.state = stateOfRow[row - 1];
             cache.put(keys.get(i).getKey(), key);
         }
         evictDownTo(settings.cacheSize());
