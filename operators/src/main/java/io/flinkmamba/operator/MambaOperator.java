@@ -96,7 +96,6 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private transient EventModel eventModel;
     private transient EventFields eventFields;
     private transient ValueState<StoredKeyState> keyState;
-    private transient ByteBuffer codecBuffer;
     private transient MapState<Long, List<IN>> heldEvents;
     private transient InternalTimerService<VoidNamespace> releaseTimers;
 
@@ -215,7 +214,6 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         scoreHidden = tokens ? new float[capacity * config.dModel()] : null;
         scoreLogits = tokens ? new float[capacity * config.vocabSize()] : null;
         modelInput = new ModelInput(tokens, config.dModel());
-        codecBuffer = ByteBuffer.allocate(settings.stateCodec().encodedSize(layout));
 
         ValueStateDescriptor<StoredKeyState> descriptor =
                 new ValueStateDescriptor<>("mamba-state", StoredKeyStateSerializer.INSTANCE);
@@ -864,9 +862,9 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         if (!live.dirty) {
             return;
         }
-        codecBuffer.clear();
-        settings.stateCodec().encode(layout, state, offset, codecBuffer);
-        byte[] encoded = java.util.Arrays.copyOf(codecBuffer.array(), codecBuffer.position());
+        // Encoded straight into the array that keyed state takes: every codec's size is fixed by the layout.
+        byte[] encoded = new byte[settings.stateCodec().encodedSize(layout)];
+        settings.stateCodec().encode(layout, state, offset, ByteBuffer.wrap(encoded));
         setCurrentKey(key);
         keyState.update(new StoredKeyState(StateLayout.VERSION, fingerprint, settings.stateCodec().id(),
                 live.eventsSeen, live.lastEventTime, live.lastHidden == null ? new float[0] : live.lastHidden,
