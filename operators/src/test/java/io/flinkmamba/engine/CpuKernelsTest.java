@@ -85,7 +85,9 @@ class CpuKernelsTest {
     void matmulMatches() {
         CpuKernels vector = vector();
         SplittableRandom random = new SplittableRandom(4);
-        int[][] shapes = {{1, 1, 1}, {3, 7, 5}, {5, 33, 16}, {7, 16, 300}, {9, 130, 513}};
+        // Rows by six, four and one; columns by four, two and one 16-lane slices and scalar tails.
+        int[][] shapes = {{1, 1, 1}, {3, 7, 5}, {5, 33, 16}, {7, 16, 300}, {9, 130, 513}, {13, 5, 200}, {4, 9, 64},
+                {17, 40, 1024}};
         for (int[] shape : shapes) {
             int m = shape[0];
             int k = shape[1];
