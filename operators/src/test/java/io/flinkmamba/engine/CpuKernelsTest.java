@@ -254,7 +254,8 @@ class CpuKernelsTest {
             vector.skipGate(actual, 1, skip, x, 2, z, 3, n);
             for (int i = 0; i < n; i++) {
                 float zi = z[3 + i];
-                assertEquals((y[1 + i] + skip[i] * x[2 + i]) * CpuMath.silu(zi), expected[1 + i], "scalar gate[" + i + "]");
+                assertEquals((y[1 + i] + skip[i] * x[2 + i]) * CpuMath.silu(zi), expected[1 + i],
+                        "scalar gate[" + i + "]");
             }
             for (int i = 0; i < y.length; i++) {
                 assertEquals(expected[i], actual[i], "gate[" + i + "] n=" + n);
