@@ -85,7 +85,7 @@ final class OperatorBenchCommand implements Callable<Integer> {
     @Option(names = "--events",
             description = "Events per cell, the same for both variants (default " + SMALL_DEFAULT_EVENTS
                     + " for the small model, " + MEDIUM_DEFAULT_EVENTS + " for the medium one: the whole command"
-                    + " then takes about 3-4 minutes on two cores, where the naive medium baseline runs 0.5-1k"
+                    + " then takes about 1.5-2 minutes on two cores, where the naive medium baseline runs 1.4-2.1k"
                     + " events/s).")
     Integer events;
 

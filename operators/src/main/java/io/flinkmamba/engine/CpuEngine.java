@@ -33,6 +33,7 @@ public final class CpuEngine implements MambaEngine {
     private final PackedWeight lmHead;
     private final CpuKernels kernels;
     private Scratch scratch;
+    private float[][] rowStates = new float[0][];
     private int[] stateOffsets = new int[0];
 
     /** A layer's weights, with the projections packed for {@link CpuKernels#matmul} and A precomputed. */
@@ -43,6 +44,8 @@ public final class CpuEngine implements MambaEngine {
         final PackedWeight dtProj;
         final PackedWeight outProj;
         final float[] a;
+        /** The conv weight tap-major, {@code convTaps[t*channels + i]}, as {@link CpuKernels#convSilu} takes it. */
+        final float[] convTaps;
 
         Layer(MambaConfig c, LayerWeights w) {
             this.w = w;
@@ -53,6 +56,14 @@ public final class CpuEngine implements MambaEngine {
             this.a = new float[w.aLog().length];
             for (int i = 0; i < a.length; i++) {
                 a[i] = (float) -Math.exp(w.aLog()[i]);
+            }
+            int channels = c.convChannels();
+            int k = c.dConv();
+            this.convTaps = new float[channels * k];
+            for (int i = 0; i < channels; i++) {
+                for (int t = 0; t < k; t++) {
+                    convTaps[t * channels + i] = w.conv()[i * k + t];
+                }
             }
         }
     }
@@ -116,12 +127,14 @@ public final class CpuEngine implements MambaEngine {
 
     @Override
     public void step(StepBatch batch) {
-        int[] offsets = stateOffsets(batch.size());
-        for (int r = 0; r < batch.size(); r++) {
-            offsets[r] = r * layout.floatsPerKey();
+        int rows = batch.size();
+        growRows(rows);
+        for (int r = 0; r < rows; r++) {
+            rowStates[r] = batch.states();
+            stateOffsets[r] = r * layout.floatsPerKey();
         }
-        run(batch.size(), batch.input() == StepBatch.Input.TOKENS ? batch.tokens() : null, batch.features(),
-                batch.states(), offsets, batch.hidden(), batch.logits());
+        run(rows, batch.input() == StepBatch.Input.TOKENS ? batch.tokens() : null, batch.features(), rowStates,
+                stateOffsets, batch.hidden(), batch.logits());
     }
 
     @Override
@@ -135,20 +148,25 @@ public final class CpuEngine implements MambaEngine {
      * events advance its state one after the other: bit-equal to stepping them one at a time.
      */
     @Override
-    public void stepSequences(StepBatch batch, int[] stateRow) {
-        int[] offsets = stateOffsets(batch.size());
-        for (int r = 0; r < batch.size(); r++) {
-            offsets[r] = stateRow[r] * layout.floatsPerKey();
+    public void stepSequences(StepBatch batch, float[][] stateOfRow) {
+        int rows = batch.size();
+        growRows(rows);
+        for (int r = 0; r < rows; r++) {
+            if (stateOfRow[r].length < layout.floatsPerKey()) {
+                throw new IllegalArgumentException("row " + r + "'s state has " + stateOfRow[r].length
+                        + " floats, the model's layout " + layout.floatsPerKey());
+            }
+            stateOffsets[r] = 0;
         }
-        run(batch.size(), batch.input() == StepBatch.Input.TOKENS ? batch.tokens() : null, batch.features(),
-                batch.states(), offsets, batch.hidden(), batch.logits());
+        run(rows, batch.input() == StepBatch.Input.TOKENS ? batch.tokens() : null, batch.features(), stateOfRow,
+                stateOffsets, batch.hidden(), batch.logits());
     }
 
-    private int[] stateOffsets(int rows) {
+    private void growRows(int rows) {
         if (stateOffsets.length < rows) {
             stateOffsets = new int[rows];
+            rowStates = new float[rows][];
         }
-        return stateOffsets;
     }
 
     @Override
@@ -169,7 +187,9 @@ public final class CpuEngine implements MambaEngine {
      * @param logits   receives length x vocab logits, or null
      */
     public void forward(int length, int[] tokens, float[] features, float[] state, float[] hidden, float[] logits) {
-        run(length, tokens, features, state, new int[length], hidden, logits);
+        float[][] states = new float[length][];
+        Arrays.fill(states, state);
+        run(length, tokens, features, states, new int[length], hidden, logits);
     }
 
     @Override
@@ -177,8 +197,8 @@ public final class CpuEngine implements MambaEngine {
         scratch = new Scratch(0);
     }
 
-    /** Runs {@code rows} events; row r's state starts at {@code states[stateOffset[r]]}. */
-    private void run(int rows, int[] tokens, float[] features, float[] states, int[] stateOffset,
+    /** Runs {@code rows} events; row r's state starts at {@code states[r][stateOffset[r]]}. */
+    private void run(int rows, int[] tokens, float[] features, float[][] states, int[] stateOffset,
                      float[] hidden, float[] logits) {
         if (rows == 0) {
             return;
@@ -228,42 +248,31 @@ public final class CpuEngine implements MambaEngine {
     }
 
     /** Mamba-1 mixer after in_proj: conv, x_proj, dt_proj, selective state update, SiLU(z) gate. */
-    private void mamba1(int rows, Layer layer, int l, float[] states, int[] stateOffset, Scratch s) {
+    private void mamba1(int rows, Layer layer, int l, float[][] states, int[] stateOffset, Scratch s) {
         int di = c.dInner();
         int ds = c.dState();
         int inSize = c.inProjSize();
         int xps = c.xProjSize();
         for (int r = 0; r < rows; r++) {
-            int state = stateOffset[r];
-            conv(layer.w, s.inProj, r * inSize, states, state + layout.convOffset(l), s.convOut, r * di);
+            conv(layer, s.inProj, r * inSize, states[r], stateOffset[r] + layout.convOffset(l), s.convOut, r * di);
         }
         kernels.matmul(s.convOut, 0, di, rows, layer.xProj, null, s.xProj, 0, xps);
         kernels.matmul(s.xProj, 0, xps, rows, layer.dtProj, null, s.dt, 0, di);
-        float[] a = layer.a;
         float[] dtBias = layer.w.dtBias();
         float[] skip = layer.w.d();
-        float[] decay = s.decay;
         for (int r = 0; r < rows; r++) {
             int ssm = stateOffset[r] + layout.ssmOffset(l);
             int xo = r * di;
             int bo = r * xps + c.dtRank();
-            int co = bo + ds;
-            int zo = r * inSize + di;
-            // Whole-row passes (dt, every decay factor, then the update): the exp dominates this layer.
             kernels.softplus(s.dt, xo, dtBias, di);
-            kernels.decays(s.dt, xo, a, decay, di, ds);
-            for (int ch = 0; ch < di; ch++) {
-                s.deltaX[ch] = s.dt[xo + ch] * s.convOut[xo + ch];
-            }
-            kernels.updateRows(states, ssm, decay, s.xProj, bo, co, s.deltaX, 0, s.y, xo, di, ds);
-            for (int ch = 0; ch < di; ch++) {
-                s.y[xo + ch] = (s.y[xo + ch] + skip[ch] * s.convOut[xo + ch]) * CpuMath.silu(s.inProj[zo + ch]);
-            }
+            kernels.selectiveUpdate(states[r], ssm, layer.a, s.dt, xo, s.convOut, xo, s.xProj, bo, bo + ds, s.y, xo, di,
+                    ds);
+            kernels.skipGate(s.y, xo, skip, s.convOut, xo, s.inProj, r * inSize + di, di);
         }
     }
 
     /** Mamba-2 mixer after in_proj: conv over xBC, per-head state update, gated RMSNorm (or SiLU gate). */
-    private void mamba2(int rows, Layer layer, int l, float[] states, int[] stateOffset, Scratch s) {
+    private void mamba2(int rows, Layer layer, int l, float[][] states, int[] stateOffset, Scratch s) {
         int di = c.dInner();
         int ds = c.dState();
         int hd = c.headDim();
@@ -276,7 +285,7 @@ public final class CpuEngine implements MambaEngine {
         for (int r = 0; r < rows; r++) {
             int state = stateOffset[r];
             int xbc = r * convCh;
-            conv(layer.w, s.inProj, r * inSize + di, states, state + layout.convOffset(l), s.convOut, xbc);
+            conv(layer, s.inProj, r * inSize + di, states[r], state + layout.convOffset(l), s.convOut, xbc);
             int ssm = state + layout.ssmOffset(l);
             int dto = r * inSize + di + convCh;
             for (int h = 0; h < nh; h++) {
@@ -288,7 +297,7 @@ public final class CpuEngine implements MambaEngine {
                 for (int p = 0; p < hd; p++) {
                     s.deltaX[p] = delta * s.convOut[xbc + h * hd + p];
                 }
-                kernels.updateRows(states, ssm + h * hd * ds, s.decay, s.convOut, bo, co, s.deltaX, 0, s.y,
+                kernels.updateRows(states[r], ssm + h * hd * ds, s.decay, s.convOut, bo, co, s.deltaX, 0, s.y,
                         r * di + h * hd, hd, ds);
                 for (int p = 0; p < hd; p++) {
                     int ch = h * hd + p;
@@ -303,20 +312,10 @@ public final class CpuEngine implements MambaEngine {
      * Causal depthwise conv of one row: out = SiLU(bias + sum of the window's dConv-1 past inputs and the
      * new input, each times its tap), then the window shifts by one row and takes the new input.
      */
-    private void conv(LayerWeights w, float[] in, int inOff, float[] states, int window, float[] out, int outOff) {
+    private void conv(Layer layer, float[] in, int inOff, float[] states, int window, float[] out, int outOff) {
         int ch = c.convChannels();
         int k = c.dConv();
-        float[] weight = w.conv();
-        float[] bias = w.convBias();
-        for (int i = 0; i < ch; i++) {
-            float acc = bias == null ? 0f : bias[i];
-            int wo = i * k;
-            for (int t = 0; t < k - 1; t++) {
-                acc += weight[wo + t] * states[window + t * ch + i];
-            }
-            acc += weight[wo + k - 1] * in[inOff + i];
-            out[outOff + i] = CpuMath.silu(acc);
-        }
+        kernels.convSilu(layer.convTaps, layer.w.convBias(), states, window, in, inOff, out, outOff, ch, k);
         System.arraycopy(states, window + ch, states, window, (k - 2) * ch);
         System.arraycopy(in, inOff, states, window + (k - 2) * ch, ch);
     }

@@ -31,6 +31,27 @@ interface CpuKernels {
     void updateRows(float[] h, int ho, float[] decay, float[] bc, int bo, int co, float[] deltaX, int dxOff,
                     float[] y, int yOff, int channels, int ds);
 
+    /**
+     * Causal depthwise conv of one row, then SiLU: out[i] = SiLU(bias[i] + sum over t &lt; k-1 of
+     * taps[t][i] * window[t][i] + taps[k-1][i] * in[i]), summed in that order, for i &lt; channels; taps are
+     * tap-major ({@code taps[t*channels + i]}), the window's k-1 past inputs time-major from
+     * {@code window[windowOff]}; bias may be null. The window itself is left as it is.
+     */
+    void convSilu(float[] taps, float[] bias, float[] window, int windowOff, float[] in, int inOff, float[] out,
+                  int outOff, int channels, int k);
+
+    /**
+     * The Mamba-1 selective state update of {@code channels} channels with their own decays: for each channel
+     * ch, with d = delta[deltaOff + ch], h[ch][n] = h[ch][n] * e^(d * a[ch][n]) + B[n] * (d * x[xOff + ch])
+     * and y[ch] = sum_n h[ch][n] * C[n], n &lt; ds. The same values as {@link #decays} followed by {@link #updateRows},
+     * without the decays going through memory.
+     */
+    void selectiveUpdate(float[] h, int ho, float[] a, float[] delta, int deltaOff, float[] x, int xOff, float[] bc,
+                         int bo, int co, float[] y, int yOff, int channels, int ds);
+
+    /** The Mamba-1 output: y[yOff + i] = (y[yOff + i] + skip[i] * x[xOff + i]) * SiLU(z[zOff + i]) for i &lt; n. */
+    void skipGate(float[] y, int yOff, float[] skip, float[] x, int xOff, float[] z, int zOff, int n);
+
     /** y[yOff + i] += alpha * x[xOff + i] for i &lt; n (the trainer's backward products). */
     void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n);
 

@@ -34,12 +34,14 @@ public interface MambaEngine extends AutoCloseable {
 
     /**
      * Advances keys by several events each in one call: row r of the batch is one event (its input, and its
-     * hidden and logits outputs), applied to the key state in states row {@code stateRow[r]}; a key's events
-     * must come in order. Equal, bit for bit, to stepping the events one by one.
+     * hidden and logits outputs), applied in place to the key state {@code stateOfRow[r]} (floatsPerKey
+     * floats in {@link #stateLayout()} order from index 0; the batch's own states are not used). The rows of
+     * one key share its array and must come in the key's order. Equal, bit for bit, to stepping the events
+     * one by one. The caller's arrays are stepped where they are, so a key's state is never copied.
      *
      * @throws UnsupportedOperationException where {@link #stepsSequences()} is false
      */
-    default void stepSequences(StepBatch batch, int[] stateRow) {
+    default void stepSequences(StepBatch batch, float[][] stateOfRow) {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " steps one event per key per call");
     }
 

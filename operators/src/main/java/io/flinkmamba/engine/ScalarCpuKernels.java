@@ -91,6 +91,39 @@ final class ScalarCpuKernels implements CpuKernels {
     }
 
     @Override
+    public void convSilu(float[] taps, float[] bias, float[] window, int windowOff, float[] in, int inOff, float[] out,
+                         int outOff, int channels, int k) {
+        for (int i = 0; i < channels; i++) {
+            float acc = bias == null ? 0f : bias[i];
+            for (int t = 0; t < k - 1; t++) {
+                acc += taps[t * channels + i] * window[windowOff + t * channels + i];
+            }
+            acc += taps[(k - 1) * channels + i] * in[inOff + i];
+            out[outOff + i] = CpuMath.silu(acc);
+        }
+    }
+
+    @Override
+    public void selectiveUpdate(float[] h, int ho, float[] a, float[] delta, int deltaOff, float[] x, int xOff,
+                                float[] bc, int bo, int co, float[] y, int yOff, int channels, int ds) {
+        float[] decay = new float[ds];
+        for (int ch = 0; ch < channels; ch++) {
+            float d = delta[deltaOff + ch];
+            for (int n = 0; n < ds; n++) {
+                decay[n] = CpuMath.exp(d * a[ch * ds + n]);
+            }
+            y[yOff + ch] = updateRow(h, ho + ch * ds, decay, 0, bc, bo, co, d * x[xOff + ch], ds);
+        }
+    }
+
+    @Override
+    public void skipGate(float[] y, int yOff, float[] skip, float[] x, int xOff, float[] z, int zOff, int n) {
+        for (int i = 0; i < n; i++) {
+            y[yOff + i] = (y[yOff + i] + skip[i] * x[xOff + i]) * CpuMath.silu(z[zOff + i]);
+        }
+    }
+
+    @Override
     public void updateRows(float[] h, int ho, float[] decay, float[] bc, int bo, int co, float[] deltaX, int dxOff,
                            float[] y, int yOff, int channels, int ds) {
         for (int ch = 0; ch < channels; ch++) {

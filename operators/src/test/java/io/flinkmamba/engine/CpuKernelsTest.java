@@ -85,7 +85,9 @@ class CpuKernelsTest {
     void matmulMatches() {
         CpuKernels vector = vector();
         SplittableRandom random = new SplittableRandom(4);
-        int[][] shapes = {{1, 1, 1}, {3, 7, 5}, {5, 33, 16}, {7, 16, 300}, {9, 130, 513}};
+        // Rows by six, four and one; columns by four, two and one 16-lane slices and scalar tails.
+        int[][] shapes = {{1, 1, 1}, {3, 7, 5}, {5, 33, 16}, {7, 16, 300}, {9, 130, 513}, {13, 5, 200}, {4, 9, 64},
+                {17, 40, 1024}};
         for (int[] shape : shapes) {
             int m = shape[0];
             int k = shape[1];
@@ -191,6 +193,113 @@ class CpuKernelsTest {
                     scale += Math.abs(h1[2 + ch * ds + n] * bc[7 + ds + n]);
                 }
                 assertEquals(y1[4 + ch], y2[4 + ch], 1e-6 * scale + 1e-30, "y[" + ch + "] ds=" + ds);
+            }
+        }
+    }
+
+    @Test
+    void convSiluMatchesBitForBit() {
+        CpuKernels vector = vector();
+        SplittableRandom random = new SplittableRandom(6);
+        for (int channels : new int[] {1, 15, 16, 17, 100, 512}) {
+            for (int k : new int[] {2, 4}) {
+                float[] taps = randoms(random, channels * k, 1);
+                float[] bias = randoms(random, channels, 1);
+                float[] window = randoms(random, 3 + (k - 1) * channels, 10);
+                float[] in = randoms(random, 2 + channels, 10);
+                // Beyond the exp polynomial's range (both signs) and NaN: those lanes go the scalar way.
+                in[2] = 1e4f;
+                in[2 + channels / 2] = -1e4f;
+                in[1 + channels] = channels > 20 ? Float.NaN : in[1 + channels];
+                for (float[] b : new float[][] {bias, null}) {
+                    float[] expected = new float[channels + 5];
+                    float[] actual = new float[channels + 5];
+                    reference.convSilu(taps, b, window, 3, in, 2, expected, 5, channels, k);
+                    vector.convSilu(taps, b, window, 3, in, 2, actual, 5, channels, k);
+                    for (int i = 0; i < channels; i++) {
+                        float acc = b == null ? 0f : b[i];
+                        for (int t = 0; t < k - 1; t++) {
+                            acc += taps[t * channels + i] * window[3 + t * channels + i];
+                        }
+                        acc += taps[(k - 1) * channels + i] * in[2 + i];
+                        if (Float.isNaN(acc)) {
+                            assertEquals(Float.NaN, expected[5 + i], "scalar conv[" + i + "] of NaN");
+                            continue;
+                        }
+                        float silu = (float) (acc / (1 + Math.exp(-acc)));
+                        assertEquals(silu, expected[5 + i], 1e-6f * Math.abs(silu) + 1e-30f, "scalar conv[" + i + "]");
+                    }
+                    for (int i = 0; i < expected.length; i++) {
+                        assertEquals(expected[i], actual[i], "conv[" + i + "] channels=" + channels + " k=" + k);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void skipGateMatchesBitForBit() {
+        CpuKernels vector = vector();
+        SplittableRandom random = new SplittableRandom(7);
+        for (int n : new int[] {1, 15, 16, 17, 100, 512}) {
+            float[] y = randoms(random, n + 1, 1);
+            float[] skip = randoms(random, n, 1);
+            float[] x = randoms(random, n + 2, 1);
+            float[] z = randoms(random, n + 3, 30);
+            z[3] = -200f;
+            z[2 + n] = 95f;
+            float[] expected = y.clone();
+            float[] actual = y.clone();
+            reference.skipGate(expected, 1, skip, x, 2, z, 3, n);
+            vector.skipGate(actual, 1, skip, x, 2, z, 3, n);
+            for (int i = 0; i < n; i++) {
+                float zi = z[3 + i];
+                assertEquals((y[1 + i] + skip[i] * x[2 + i]) * CpuMath.silu(zi), expected[1 + i],
+                        "scalar gate[" + i + "]");
+            }
+            for (int i = 0; i < y.length; i++) {
+                assertEquals(expected[i], actual[i], "gate[" + i + "] n=" + n);
+            }
+        }
+    }
+
+    @Test
+    void selectiveUpdateIsDecaysThenUpdateRows() {
+        CpuKernels vector = vector();
+        SplittableRandom random = new SplittableRandom(8);
+        for (int ds : new int[] {1, 5, 16, 17, 64}) {
+            int channels = 37;
+            float[] delta = randoms(random, channels + 2, 1);
+            for (int i = 0; i < delta.length; i++) {
+                delta[i] = Math.abs(delta[i]) * 4;
+            }
+            float[] a = randoms(random, channels * ds, 8);
+            for (int i = 0; i < a.length; i++) {
+                a[i] = -Math.abs(a[i]);
+            }
+            float[] x = randoms(random, channels + 3, 1);
+            float[] h = randoms(random, 2 + channels * ds, 1);
+            float[] bc = randoms(random, 2 * ds + 7, 1);
+            float[] deltaX = new float[channels];
+            for (int ch = 0; ch < channels; ch++) {
+                deltaX[ch] = delta[2 + ch] * x[3 + ch];
+            }
+            for (CpuKernels kernels : new CpuKernels[] {reference, vector}) {
+                float[] decay = new float[channels * ds];
+                float[] expectedH = h.clone();
+                float[] expectedY = new float[channels + 4];
+                kernels.decays(delta, 2, a, decay, channels, ds);
+                kernels.updateRows(expectedH, 2, decay, bc, 7, 7 + ds, deltaX, 0, expectedY, 4, channels, ds);
+                float[] actualH = h.clone();
+                float[] actualY = new float[channels + 4];
+                kernels.selectiveUpdate(actualH, 2, a, delta, 2, x, 3, bc, 7, 7 + ds, actualY, 4, channels, ds);
+                String which = kernels.getClass().getSimpleName() + " ds=" + ds;
+                for (int i = 0; i < h.length; i++) {
+                    assertEquals(expectedH[i], actualH[i], "h[" + i + "] " + which);
+                }
+                for (int i = 0; i < expectedY.length; i++) {
+                    assertEquals(expectedY[i], actualY[i], "y[" + i + "] " + which);
+                }
             }
         }
     }

@@ -115,6 +115,40 @@ class StepEqualsForwardTest {
                     assertTrue(Float.isFinite(v));
                 }
             }
+
+            // All events in one stepSequences call, each key's rows in order on its own array, keys interleaved.
+            int total = Arrays.stream(lengths).sum();
+            StepBatch all = engine.newBatch(total, tokens ? StepBatch.Input.TOKENS : StepBatch.Input.FEATURES, tokens);
+            float[][] sequenced = new float[keys][floats];
+            float[][] stateOfRow = new float[total][];
+            int[] rowKey = new int[total];
+            int[] rowEvent = new int[total];
+            int[] next = new int[keys];
+            int row = 0;
+            while (row < total) {
+                int k = random.nextInt(keys);
+                if (next[k] == lengths[k]) {
+                    continue;
+                }
+                int t = next[k]++;
+                if (tokens) {
+                    all.tokens()[row] = ids[k][t];
+                } else {
+                    System.arraycopy(features[k], t * d, all.features(), row * d, d);
+                }
+                stateOfRow[row] = sequenced[k];
+                rowKey[row] = k;
+                rowEvent[row++] = t;
+            }
+            all.size(total);
+            engine.stepSequences(all, stateOfRow);
+            for (int k = 0; k < keys; k++) {
+                assertArrayEquals(stepped[k], sequenced[k], "stepSequences state of key " + k);
+            }
+            for (int r = 0; r < total; r++) {
+                assertArrayEquals(Arrays.copyOfRange(steppedHidden[rowKey[r]], rowEvent[r] * d, (rowEvent[r] + 1) * d),
+                        Arrays.copyOfRange(all.hidden(), r * d, (r + 1) * d), "stepSequences hidden of row " + r);
+            }
         }
     }
 

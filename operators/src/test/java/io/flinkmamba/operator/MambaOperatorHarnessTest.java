@@ -2,9 +2,12 @@ package io.flinkmamba.operator;
 
 import io.flinkmamba.model.MambaConfig.LayerType;
 import io.flinkmamba.operator.OperatorFixture.Result;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
@@ -261,6 +264,35 @@ class MambaOperatorHarnessTest {
             assertTrue(rejected.get(0).getValue().f1.contains("poison event"), rejected.get(0).getValue().f1);
             assertTrue(rejected.get(1).getValue().f1.contains("outside the vocabulary"), rejected.get(1).getValue().f1);
             assertEquals(Tuple2.of("a", 16), rejected.get(1).getValue().f0);
+        }
+    }
+
+    @Test
+    void aCachedKeyIdleForFourBundlesIsWrittenBackAndStaysCached() throws Exception {
+        OperatorFixture f = new OperatorFixture(dir, LayerType.MAMBA1);
+        try (var h = OperatorFixture.harness(f.builder().bundleSize(1), 1, 0)) {
+            h.open();
+            var backend = h.getOperator().getKeyedStateBackend();
+            ValueStateDescriptor<StoredKeyState> descriptor =
+                    new ValueStateDescriptor<>("mamba-state", StoredKeyStateSerializer.INSTANCE);
+            h.processElement(Tuple2.of("a", 1), 0);
+            for (int i = 0; i < 4; i++) {
+                backend.setCurrentKey("a");
+                StoredKeyState stored = backend.getPartitionedState(VoidNamespace.INSTANCE,
+                        VoidNamespaceSerializer.INSTANCE, descriptor).value();
+                assertEquals(null, stored, "written back after " + i + " idle bundles");
+                h.processElement(Tuple2.of("b", 2), i + 1);
+            }
+            backend.setCurrentKey("a");
+            StoredKeyState stored = backend.getPartitionedState(VoidNamespace.INSTANCE,
+                    VoidNamespaceSerializer.INSTANCE, descriptor).value();
+            assertEquals(1, stored.eventsSeen(), "a's state in keyed state after four idle bundles");
+            h.processElement(Tuple2.of("a", 3), 5);
+            h.endInput();
+            List<Result> out = h.extractOutputValues();
+            assertEquals(2, out.get(out.size() - 1).eventsSeen(), "a continues from its cached state");
+            assertSameHidden(f.reference(List.of(Tuple2.of("a", 1), Tuple2.of("b", 2), Tuple2.of("b", 2),
+                    Tuple2.of("b", 2), Tuple2.of("b", 2), Tuple2.of("a", 3))), OperatorFixture.byKey(out));
         }
     }
 
