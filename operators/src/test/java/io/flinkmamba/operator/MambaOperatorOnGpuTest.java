@@ -7,14 +7,13 @@ import io.flinkmamba.operator.OperatorFixture.Result;
 import io.flinkmamba.event.EventModel;
 import io.flinkmamba.event.EventModels;
 import io.flinkmamba.event.EventSchema;
+import io.flinkmamba.testing.RequiresCudaDevice;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,14 +31,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * RocksDB library): results match stepping each key alone on the CPU within float32 tolerance, and a
  * snapshot and restore continue exactly as an uninterrupted run on the device. Skipped without a device.
  */
+@RequiresCudaDevice
 class MambaOperatorOnGpuTest {
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void requireDevice() {
-        Assumptions.assumeTrue(CudaEngine.available(), "no CUDA device, driver or kernels here");
-    }
 
     private static KeyedOneInputStreamOperatorTestHarness<String, Tuple2<String, Integer>, Result> harness(
             MambaOperatorBuilder<Tuple2<String, Integer>, Result> builder) throws Exception {

@@ -10,8 +10,7 @@ import io.flinkmamba.model.RandomModels;
 import io.flinkmamba.state.StateCodec;
 import io.flinkmamba.state.StateLayout;
 import io.flinkmamba.testing.SharedData;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
+import io.flinkmamba.testing.RequiresCudaDevice;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -30,12 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The CUDA kernels against the CPU engine (their reference): random models of both layer types and odd
  * sizes, batches of 1 to 100k keys, each state storage type. Skipped where there is no CUDA device.
  */
+@RequiresCudaDevice
 class CudaEngineTest {
-
-    @BeforeAll
-    static void requireDevice() {
-        Assumptions.assumeTrue(CudaEngine.available(), "no CUDA device, driver or kernels here");
-    }
 
     static Stream<Arguments> cases() {
         MambaConfig m1 = new MambaConfig(LayerType.MAMBA1, 37, 2, 29, 7, 4, 2, 3, 0, 0, false, false, false, false,

@@ -1,5 +1,6 @@
 package io.flinkmamba.engine.cuda;
 
+import io.flinkmamba.testing.RequiresCudaDevice;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
@@ -8,7 +9,6 @@ import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.JCudaDriver;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -40,6 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * every tile width gives the same bits (the engine may cut a batch differently from one call to the next).
  * Skipped where there is no CUDA device.
  */
+@RequiresCudaDevice
 class GemmKernelTest {
     private static final int[] TILES = {128, 64, 32};
     private static final CUdevice device = new CUdevice();
@@ -47,8 +48,7 @@ class GemmKernelTest {
     private static final CUmodule module = new CUmodule();
 
     @BeforeAll
-    static void requireDevice() throws Exception {
-        Assumptions.assumeTrue(CudaEngine.available(), "no CUDA device, driver or kernels here");
+    static void openModule() throws Exception {
         JCudaDriver.setExceptionsEnabled(true);
         cuDeviceGet(device, 0);
         cuDevicePrimaryCtxRetain(context, device);
@@ -60,10 +60,8 @@ class GemmKernelTest {
 
     @AfterAll
     static void release() {
-        if (CudaEngine.available()) {
-            cuModuleUnload(module);
-            cuDevicePrimaryCtxRelease(device);
-        }
+        cuModuleUnload(module);
+        cuDevicePrimaryCtxRelease(device);
     }
 
     /** m, n, k: the engine's products (in_proj, x_proj, dt_proj, out_proj) and odd ones. */

@@ -1,5 +1,6 @@
 package io.flinkmamba.engine.cuda;
 
+import io.flinkmamba.testing.RequiresCudaDevice;
 import jcuda.Sizeof;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
@@ -7,7 +8,6 @@ import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -26,6 +26,7 @@ import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /** Round trips through the pinned halves at chunk boundaries. Skipped where there is no CUDA device. */
+@RequiresCudaDevice
 class StagingTest {
     private static final int PER_HALF = Staging.HALF_BYTES / Sizeof.FLOAT;
     private static final CUdevice device = new CUdevice();
@@ -33,8 +34,7 @@ class StagingTest {
     private static final CUstream stream = new CUstream();
 
     @BeforeAll
-    static void requireDevice() {
-        Assumptions.assumeTrue(CudaEngine.available(), "no CUDA device, driver or kernels here");
+    static void openContext() {
         JCudaDriver.setExceptionsEnabled(true);
         cuDeviceGet(device, 0);
         cuDevicePrimaryCtxRetain(context, device);
@@ -44,10 +44,8 @@ class StagingTest {
 
     @AfterAll
     static void release() {
-        if (CudaEngine.available()) {
-            cuStreamDestroy(stream);
-            cuDevicePrimaryCtxRelease(device);
-        }
+        cuStreamDestroy(stream);
+        cuDevicePrimaryCtxRelease(device);
     }
 
     @ParameterizedTest
