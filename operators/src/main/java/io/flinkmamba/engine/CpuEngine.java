@@ -79,6 +79,7 @@ public final class CpuEngine implements MambaEngine {
         final float[] dt;
         final float[] y;
         final float[] mixerOut;
+        /** Mamba-2 only: one head's decays and delta * x (Mamba-1 fuses them into selectiveUpdate). */
         final float[] decay;
         final float[] deltaX;
 
@@ -93,8 +94,8 @@ public final class CpuEngine implements MambaEngine {
             dt = c.layer() == LayerType.MAMBA1 ? new float[rows * c.dInner()] : null;
             y = new float[rows * c.dInner()];
             mixerOut = new float[rows * d];
-            decay = new float[c.dInner() * c.dState()];
-            deltaX = new float[c.dInner()];
+            decay = c.layer() == LayerType.MAMBA2 ? new float[c.headDim() * c.dState()] : null;
+            deltaX = c.layer() == LayerType.MAMBA2 ? new float[c.headDim()] : null;
         }
     }
 
