@@ -390,11 +390,10 @@ final class VectorCpuKernels implements CpuKernels {
     }
 
     /**
-     * SiLU of {@code v[off..off+LANES)} as {@link CpuMath#silu}, x / (1 + e^-x), or null where a lane's e^-x
-     * is outside the polynomial's range (|x| beyond about 87, or NaN): the caller then goes lane by lane.
+     * SiLU of x lane by lane as {@link CpuMath#silu}, x / (1 + e^-x), or null where a lane's e^-x is outside
+     * the polynomial's range (|x| beyond about 87, or NaN): the caller then goes lane by lane.
      */
-    private static FloatVector silu(float[] v, int off) {
-        FloatVector x = FloatVector.fromArray(SPECIES, v, off);
+    private static FloatVector silu(FloatVector x) {
         FloatVector negX = x.neg();
         if (!negX.compare(VectorOperators.GT, EXP_MIN).and(negX.compare(VectorOperators.LT, EXP_MAX)).allTrue()) {
             return null;
@@ -414,12 +413,13 @@ final class VectorCpuKernels implements CpuKernels {
                 acc = acc.add(FloatVector.fromArray(SPECIES, taps, t * channels + i)
                         .mul(FloatVector.fromArray(SPECIES, window, windowOff + t * channels + i)));
             }
-            acc.add(FloatVector.fromArray(SPECIES, taps, last + i).mul(FloatVector.fromArray(SPECIES, in, inOff + i)))
-                    .intoArray(out, outOff + i);
-            FloatVector activated = silu(out, outOff + i);
+            acc = acc.add(FloatVector.fromArray(SPECIES, taps, last + i)
+                    .mul(FloatVector.fromArray(SPECIES, in, inOff + i)));
+            FloatVector activated = silu(acc);
             if (activated != null) {
                 activated.intoArray(out, outOff + i);
             } else {
+                acc.intoArray(out, outOff + i);
                 for (int j = i; j < i + LANES; j++) {
                     out[outOff + j] = CpuMath.silu(out[outOff + j]);
                 }
@@ -440,9 +440,10 @@ final class VectorCpuKernels implements CpuKernels {
         int bound = SPECIES.loopBound(n);
         int i = 0;
         for (; i < bound; i += LANES) {
-            FloatVector gate = silu(z, zOff + i);
+            FloatVector zv = FloatVector.fromArray(SPECIES, z, zOff + i);
+            FloatVector gate = silu(zv);
             if (gate == null) {
-                gate = FloatVector.fromArray(SPECIES, z, zOff + i);
+                gate = zv;
                 for (int j = 0; j < LANES; j++) {
                     gate = gate.withLane(j, CpuMath.silu(z[zOff + i + j]));
                 }
