@@ -44,6 +44,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -391,6 +392,8 @@ final class SoakCommand implements Callable<Integer> {
 
     /** A read_committed consumer of the results on a thread of its own: counts, duplicates, latencies. */
     static final class Results implements AutoCloseable {
+        /** A result's input partition and offset, which identify it (compiled once, not per record). */
+        private static final Pattern IDENTITY = Pattern.compile(".*\"partition\":(\\d+),\"offset\":(\\d+).*");
         private final KafkaConsumer<String, String> consumer;
         private final Thread thread;
         private final Set<String> seen = new HashSet<>();
@@ -415,7 +418,7 @@ final class SoakCommand implements Callable<Integer> {
             while (running) {
                 for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
                     String value = record.value();
-                    String identity = value.replaceAll(".*\"partition\":(\\d+),\"offset\":(\\d+).*", "$1/$2");
+                    String identity = IDENTITY.matcher(value).replaceAll("$1/$2");
                     double latency = System.currentTimeMillis() - record.timestamp();
                     synchronized (this) {
                         count++;
