@@ -25,7 +25,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -105,7 +104,7 @@ final class SoakCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path jar = ownJar();
+        Path jar = RunCommand.ownJar();
         if (jar == null) {
             System.err.println("soak: run it from the jar (java -jar jobs/target/flink-mamba.jar soak); it submits that jar");
             return 2;
@@ -323,15 +322,6 @@ final class SoakCommand implements Callable<Integer> {
             }).sum();
         } catch (IOException | java.io.UncheckedIOException e) {
             return 0;
-        }
-    }
-
-    private static Path ownJar() {
-        try {
-            File location = new File(SoakCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            return location.isFile() ? location.toPath() : null;
-        } catch (Exception e) {
-            return null;
         }
     }
 
