@@ -121,7 +121,7 @@ final class RunCommand implements Callable<Integer> {
             // The result, not the status: a local MiniCluster shuts down with its job and answers no status then.
             CompletableFuture<JobExecutionResult> result = client.getJobExecutionResult();
             while (!result.isDone()) {
-                progress.tick(progress.tickMillis());
+                progress.tick();
             }
             progress.done();
             try {
