@@ -122,7 +122,7 @@ final class DemoCommand implements Callable<Integer> {
 
             Path modelDir = model != null ? model : train(series, work.resolve("model"));
             JobConfig config = jobConfig(kafka, modelDir);
-            StreamExecutionEnvironment env = localEnvironment(config, work.resolve("checkpoints"), AnomalyJob::build);
+            StreamExecutionEnvironment env = localEnvironment(config, work.resolve("checkpoints"), KafkaJobs.anomaly);
             System.out.println("demo: anomaly job on a local MiniCluster (RocksDB, checkpoints every 2 s, exactly-once)");
             long jobStarted = System.nanoTime();
             if (RunCommand.runAndFollow(env, config, System.out, System.console() != null, Duration.ofSeconds(10)) != 0) {
@@ -224,7 +224,7 @@ final class DemoCommand implements Callable<Integer> {
         JobConfig config = SessionJob.configure(settings);
         System.out.println("demo: session job on a local MiniCluster");
         long jobStarted = System.nanoTime();
-        if (RunCommand.runAndFollow(localEnvironment(config, work.resolve("session-checkpoints"), SessionJob::build), config,
+        if (RunCommand.runAndFollow(localEnvironment(config, work.resolve("session-checkpoints"), KafkaJobs.session), config,
                 System.out, System.console() != null, Duration.ofSeconds(10)) != 0) {
             throw new IllegalStateException("the session job failed");
         }
@@ -266,14 +266,8 @@ final class DemoCommand implements Callable<Integer> {
                         surprise[1] / counts[0]));
     }
 
-    private interface JobBuilder {
-        void build(StreamExecutionEnvironment env, JobConfig config, java.util.function.UnaryOperator<
-                org.apache.flink.streaming.api.datastream.DataStream<io.flinkmamba.jobs.common.SourceEvent>> tap)
-                throws java.io.IOException;
-    }
-
     /** A local MiniCluster environment for a demo job: RocksDB, checkpoints into {@code checkpoints}, no restarts. */
-    private static StreamExecutionEnvironment localEnvironment(JobConfig config, Path checkpoints, JobBuilder job)
+    private static StreamExecutionEnvironment localEnvironment(JobConfig config, Path checkpoints, KafkaJobs job)
             throws java.io.IOException {
         Configuration flink = KafkaPipeline.flinkConfiguration(config, checkpoints);
         flink.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(256));

@@ -39,17 +39,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * The Mamba operator against the baseline a Flink user would write without it: a KeyedProcessFunction
@@ -509,16 +508,10 @@ final class OperatorBenchCommand implements Callable<Integer> {
     }
 
     private static void deleteRecursively(Path root) {
-        try (Stream<Path> paths = Files.walk(root)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort: a temp folder
-                }
-            });
-        } catch (IOException ignored) {
-            // best effort
+        try {
+            FileTrees.delete(root);
+        } catch (IOException | UncheckedIOException ignored) {
+            // best effort: a temp folder
         }
     }
 }

@@ -52,19 +52,14 @@ final class Progress implements AutoCloseable {
         partitions.forEach(consumer::position);
     }
 
-    /** Counts what arrived and prints when due; takes about {@code waitMillis}. */
-    void tick(long waitMillis) {
-        count(Duration.ofMillis(waitMillis));
+    /** Counts what arrives for a while (half a second on a terminal, else a second) and prints when due. */
+    void tick() {
+        count(Duration.ofMillis(terminal ? 500 : 1000));
         long now = System.nanoTime();
         if (terminal || now - lastPrinted >= plainEveryNanos) {
             lastPrinted = now;
             print(false);
         }
-    }
-
-    /** How long {@link #tick} should wait between lines. */
-    long tickMillis() {
-        return terminal ? 500 : 1000;
     }
 
     /** The final line. */

@@ -121,7 +121,7 @@ final class RunCommand implements Callable<Integer> {
             // The result, not the status: a local MiniCluster shuts down with its job and answers no status then.
             CompletableFuture<JobExecutionResult> result = client.getJobExecutionResult();
             while (!result.isDone()) {
-                progress.tick(progress.tickMillis());
+                progress.tick();
             }
             progress.done();
             try {
@@ -143,7 +143,8 @@ final class RunCommand implements Callable<Integer> {
         return org.apache.flink.util.TimeUtils.parseDuration(text);
     }
 
-    private static Path ownJar() {
+    /** The jar this class was loaded from, or null when running from classes. */
+    static Path ownJar() {
         try {
             File location = new File(RunCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             return location.isFile() ? location.toPath() : null;

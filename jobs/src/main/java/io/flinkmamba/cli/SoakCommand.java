@@ -25,7 +25,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,6 +43,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -104,7 +104,7 @@ final class SoakCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path jar = ownJar();
+        Path jar = RunCommand.ownJar();
         if (jar == null) {
             System.err.println("soak: run it from the jar (java -jar jobs/target/flink-mamba.jar soak); it submits that jar");
             return 2;
@@ -325,15 +325,6 @@ final class SoakCommand implements Callable<Integer> {
         }
     }
 
-    private static Path ownJar() {
-        try {
-            File location = new File(SoakCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            return location.isFile() ? location.toPath() : null;
-        } catch (Exception e) {
-            return null;
-        }
-    }
-
     /** Metric events (host, ts, cpu, latency) to a topic, keyed by host. */
     static final class Input implements AutoCloseable {
         private final KafkaProducer<String, String> producer;
@@ -391,6 +382,8 @@ final class SoakCommand implements Callable<Integer> {
 
     /** A read_committed consumer of the results on a thread of its own: counts, duplicates, latencies. */
     static final class Results implements AutoCloseable {
+        /** A result's input partition and offset, which identify it (compiled once, not per record). */
+        private static final Pattern IDENTITY = Pattern.compile(".*\"partition\":(\\d+),\"offset\":(\\d+).*");
         private final KafkaConsumer<String, String> consumer;
         private final Thread thread;
         private final Set<String> seen = new HashSet<>();
@@ -415,7 +408,7 @@ final class SoakCommand implements Callable<Integer> {
             while (running) {
                 for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
                     String value = record.value();
-                    String identity = value.replaceAll(".*\"partition\":(\\d+),\"offset\":(\\d+).*", "$1/$2");
+                    String identity = IDENTITY.matcher(value).replaceAll("$1/$2");
                     double latency = System.currentTimeMillis() - record.timestamp();
                     synchronized (this) {
                         count++;

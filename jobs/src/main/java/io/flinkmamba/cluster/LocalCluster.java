@@ -61,6 +61,8 @@ import java.util.stream.Stream;
 public final class LocalCluster implements AutoCloseable {
     static final String JOBMANAGER = "jobmanager";
     static final String TASKMANAGER = "taskmanager-";
+    /** Reads the REST answers; thread-safe, so one for all (not one per request). */
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path dir;
     private final Configuration config;
@@ -358,7 +360,7 @@ public final class LocalCluster implements AutoCloseable {
         if (response.statusCode() != 200) {
             throw new IOException(url + " answered " + response.statusCode() + ": " + response.body());
         }
-        return new ObjectMapper().readTree(response.body());
+        return JSON.readTree(response.body());
     }
 
     /** Waits until {@code n} TaskManagers have registered with the JobManager. */

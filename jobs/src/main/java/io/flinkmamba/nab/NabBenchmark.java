@@ -49,12 +49,12 @@ public record NabBenchmark(Profile profile, Score total, Map<String, Score> file
             swept.add(sweeper.sweep(s, corpus.windows(s.name()), scores));
             windows += corpus.windows(s.name()).size();
         }
-        double chosen = Double.isNaN(threshold) ? sweeper.optimize(swept).threshold() : threshold;
+        // The optimizer's result already is the corpus's score at the threshold it chose.
+        Score total = Double.isNaN(threshold) ? sweeper.optimize(swept) : sweeper.score(swept, threshold);
         Map<String, Score> files = new LinkedHashMap<>();
         for (SweptFile f : swept) {
-            files.put(f.name(), sweeper.score(f, chosen));
+            files.put(f.name(), sweeper.score(f, total.threshold()));
         }
-        Score total = sweeper.score(swept, chosen);
         double nullScore = -profile.fnWeight() * swept.stream().mapToInt(SweptFile::windowCount).sum();
         return new NabBenchmark(profile, total, files, nullScore, windows * profile.tpWeight());
     }
