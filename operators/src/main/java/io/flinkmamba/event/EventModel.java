@@ -65,6 +65,7 @@ public final class EventModel {
     private final EventSchema schema;
     private final float[] mean;
     private final float[] std;
+    private final double[] logStd;
     private final MambaModel backbone;
     private final float[] encoderWeight;
     private final float[] encoderBias;
@@ -114,6 +115,10 @@ public final class EventModel {
         this.schema = schema;
         this.mean = mean;
         this.std = std;
+        this.logStd = new double[f];
+        for (int i = 0; i < f; i++) {
+            logStd[i] = Math.log(std[i]);
+        }
         this.backbone = backbone;
         this.encoderWeight = encoderWeight;
         this.encoderBias = encoderBias;
@@ -444,7 +449,7 @@ public final class EventModel {
             double z = (x[i] - mean[i]) / std[i];
             double r = z - mu;
             double excess = 0.5 * r * r * Math.exp(-logVar);
-            nll += HALF_LOG_2PI + 0.5 * logVar + Math.log(std[i]) + excess;
+            nll += HALF_LOG_2PI + 0.5 * logVar + logStd[i] + excess;
             aboveMode += excess;
         }
         if (schema.hasCategory()) {
