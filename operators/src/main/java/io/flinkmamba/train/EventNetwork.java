@@ -305,14 +305,16 @@ final class EventNetwork {
                 g[2 * f + c] = dotDouble(w, p.categoryBias < 0 ? -1 : p.categoryBias + c, p.categoryWeight + c * d, ws.hid, ho, d);
                 max = Math.max(max, g[2 * f + c]);
             }
+            int actual = seq.category()[target];
+            double actualLogit = g[2 * f + actual];
             double sum = 0;
             for (int c = 0; c < kc; c++) {
-                sum += Math.exp(g[2 * f + c] - max);
+                g[2 * f + c] = Math.exp(g[2 * f + c] - max);
+                sum += g[2 * f + c];
             }
-            int actual = seq.category()[target];
-            nll += max + Math.log(sum) - g[2 * f + actual];
+            nll += max + Math.log(sum) - actualLogit;
             for (int c = 0; c < kc; c++) {
-                g[2 * f + c] = Math.exp(g[2 * f + c] - max) / sum - (c == actual ? 1 : 0);
+                g[2 * f + c] = g[2 * f + c] / sum - (c == actual ? 1 : 0);
             }
         }
         if (withGradient) {
@@ -564,13 +566,13 @@ final class EventNetwork {
             int o = r * d;
             double sumSq = 0;
             for (int i = 0; i < d; i++) {
-                double v = in[o + i] - 0.0;
+                double v = in[o + i];
                 sumSq += v * v;
             }
             float rstd = (float) (1.0 / Math.sqrt(sumSq / d + eps));
             rstdOut[r] = rstd;
             for (int i = 0; i < d; i++) {
-                out[o + i] = (in[o + i] - 0f) * rstd * w[weightOff + i];
+                out[o + i] = in[o + i] * rstd * w[weightOff + i];
             }
         }
     }
