@@ -509,7 +509,8 @@ public final class EventTrainer {
         double sum = 0;
         for (int t = 1; t < length; t++) {
             set(fields, s, t);
-            sum += model.score(java.util.Arrays.copyOfRange(hidden, (t - 1) * d, t * d), fields);
+            System.arraycopy(hidden, (t - 1) * d, one, 0, d);
+            sum += model.score(one, fields);
         }
         return sum;
     }
