@@ -354,12 +354,12 @@ final class EventNetwork {
                 float gr = ws.dHead[t * outs + r];
                 if (r < 2 * f) {
                     g[p.gaussianBias + r] += gr;
-                    axpy(gr, ws.hid, t * d, g, p.gaussianWeight + r * d, d);
+                    VectorOps.axpy(gr, ws.hid, t * d, g, p.gaussianWeight + r * d, d);
                 } else {
                     if (p.categoryBias >= 0) {
                         g[p.categoryBias + r - 2 * f] += gr;
                     }
-                    axpy(gr, ws.hid, t * d, g, p.categoryWeight + (r - 2 * f) * d, d);
+                    VectorOps.axpy(gr, ws.hid, t * d, g, p.categoryWeight + (r - 2 * f) * d, d);
                 }
             }
         }
@@ -486,14 +486,9 @@ final class EventNetwork {
                 }
             }
             if (p.categories > 0) {
-                axpy(1f, ws.dRes, o, g, p.categoryEmbedding + seq.category()[start + t] * d, d);
+                VectorOps.axpy(1f, ws.dRes, o, g, p.categoryEmbedding + seq.category()[start + t] * d, d);
             }
         }
-    }
-
-    /** y[yOff..yOff+n) += alpha * x[xOff..xOff+n). */
-    private static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
-        VectorOps.axpy(alpha, x, xOff, y, yOff, n);
     }
 
     /**
@@ -552,8 +547,8 @@ final class EventNetwork {
                     continue;
                 }
                 int wo = wOff + j * inDim;
-                axpy(go, in, t * ldIn, g, wo, inDim);
-                axpy(go, w, wo, dIn, t * ldDIn, inDim);
+                VectorOps.axpy(go, in, t * ldIn, g, wo, inDim);
+                VectorOps.axpy(go, w, wo, dIn, t * ldDIn, inDim);
             }
         }
     }
