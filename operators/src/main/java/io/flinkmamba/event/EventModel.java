@@ -26,7 +26,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -66,6 +65,7 @@ public final class EventModel {
     private final EventSchema schema;
     private final float[] mean;
     private final float[] std;
+    private final double[] logStd;
     private final MambaModel backbone;
     private final float[] encoderWeight;
     private final float[] encoderBias;
@@ -115,6 +115,10 @@ public final class EventModel {
         this.schema = schema;
         this.mean = mean;
         this.std = std;
+        this.logStd = new double[f];
+        for (int i = 0; i < f; i++) {
+            logStd[i] = Math.log(std[i]);
+        }
         this.backbone = backbone;
         this.encoderWeight = encoderWeight;
         this.encoderBias = encoderBias;
@@ -394,13 +398,16 @@ public final class EventModel {
         float[] p = new float[schema.categoryCount()];
         if (schema.hasCategory()) {
             double[] logits = categoryLogits(hidden);
-            double logSum = logSumExp(logits);
+            double logSum = logSumExp(logits, max(logits));
             for (int c = 0; c < p.length; c++) {
                 p[c] = (float) Math.exp(logits[c] - logSum);
             }
         }
         return new EventPrediction(m, s, p);
     }
+
+    /** An event's {@link #score} and {@link #improbability}, computed together in one pass over the heads. */
+    public record Surprise(double score, double improbability) {}
 
     /**
      * The negative log-likelihood in nats of {@code event} under {@link #predict}{@code (hidden)}: for each
@@ -410,7 +417,7 @@ public final class EventModel {
      * @throws IllegalArgumentException for a non-finite numeric field or an unset/unknown category
      */
     public double score(float[] hidden, EventFields event) {
-        return negativeLogLikelihood(hidden, event, false);
+        return surprise(hidden, event).score();
     }
 
     /**
@@ -423,13 +430,18 @@ public final class EventModel {
      * @throws IllegalArgumentException for a non-finite numeric field or an unset/unknown category
      */
     public double improbability(float[] hidden, EventFields event) {
-        return -Math.expm1(-negativeLogLikelihood(hidden, event, true));
+        return surprise(hidden, event).improbability();
     }
 
-    /** The score, or with {@code aboveMode} its excess over the score of the most probable event. */
-    private double negativeLogLikelihood(float[] hidden, EventFields event, boolean aboveMode) {
+    /**
+     * {@link #score} and {@link #improbability} of {@code event}, the heads evaluated once for both.
+     *
+     * @throws IllegalArgumentException for a non-finite numeric field or an unset/unknown category
+     */
+    public Surprise surprise(float[] hidden, EventFields event) {
         requireValid(event);
         double nll = 0;
+        double aboveMode = 0; // the NLL's excess over that of the most probable event
         float[] x = event.numeric();
         for (int i = 0; i < schema.numericCount(); i++) {
             double mu = head(gaussianWeight, gaussianBias, i, hidden);
@@ -437,14 +449,17 @@ public final class EventModel {
             double z = (x[i] - mean[i]) / std[i];
             double r = z - mu;
             double excess = 0.5 * r * r * Math.exp(-logVar);
-            nll += aboveMode ? excess : HALF_LOG_2PI + 0.5 * logVar + Math.log(std[i]) + excess;
+            nll += HALF_LOG_2PI + 0.5 * logVar + logStd[i] + excess;
+            aboveMode += excess;
         }
         if (schema.hasCategory()) {
             double[] logits = categoryLogits(hidden);
-            nll += (aboveMode ? Arrays.stream(logits).max().orElseThrow() : logSumExp(logits))
-                    - logits[event.category()];
+            double max = max(logits);
+            double actual = logits[event.category()];
+            nll += logSumExp(logits, max) - actual;
+            aboveMode += max - actual;
         }
-        return nll;
+        return new Surprise(nll, -Math.expm1(-aboveMode));
     }
 
     private double logVariance(float[] hidden, int field) {
@@ -452,9 +467,16 @@ public final class EventModel {
         return Math.max(-LOG_VARIANCE_LIMIT, Math.min(LOG_VARIANCE_LIMIT, raw));
     }
 
-    /** log(sum exp(logits)), shifted by the largest so that no exponent overflows. */
-    private static double logSumExp(double[] logits) {
-        double max = Arrays.stream(logits).max().orElseThrow();
+    private static double max(double[] values) {
+        double max = values[0];
+        for (int i = 1; i < values.length; i++) {
+            max = Math.max(max, values[i]);
+        }
+        return max;
+    }
+
+    /** log(sum exp(logits)), shifted by their largest, {@code max}, so that no exponent overflows. */
+    private static double logSumExp(double[] logits, double max) {
         double sum = 0;
         for (double l : logits) {
             sum += Math.exp(l - max);

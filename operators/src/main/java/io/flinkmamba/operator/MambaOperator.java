@@ -757,10 +757,9 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                 eventFields.clear();
                 System.arraycopy(event.numeric(), 0, eventFields.numeric(), 0, event.numeric().length);
                 eventFields.category(event.category());
-                score = eventModel.score(key.lastHidden, eventFields);
-                if (likelihood.input() != AnomalyLikelihood.Input.SCORE) {
-                    improbability = eventModel.improbability(key.lastHidden, eventFields);
-                }
+                EventModel.Surprise surprise = eventModel.surprise(key.lastHidden, eventFields);
+                score = surprise.score();
+                improbability = surprise.improbability();
             }
             if (key.likelihood == null) {
                 key.likelihood = new double[likelihood.stateSize()];

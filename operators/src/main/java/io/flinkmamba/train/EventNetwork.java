@@ -305,14 +305,16 @@ final class EventNetwork {
                 g[2 * f + c] = dotDouble(w, p.categoryBias < 0 ? -1 : p.categoryBias + c, p.categoryWeight + c * d, ws.hid, ho, d);
                 max = Math.max(max, g[2 * f + c]);
             }
+            int actual = seq.category()[target];
+            double actualLogit = g[2 * f + actual];
             double sum = 0;
             for (int c = 0; c < kc; c++) {
-                sum += Math.exp(g[2 * f + c] - max);
+                g[2 * f + c] = Math.exp(g[2 * f + c] - max);
+                sum += g[2 * f + c];
             }
-            int actual = seq.category()[target];
-            nll += max + Math.log(sum) - g[2 * f + actual];
+            nll += max + Math.log(sum) - actualLogit;
             for (int c = 0; c < kc; c++) {
-                g[2 * f + c] = Math.exp(g[2 * f + c] - max) / sum - (c == actual ? 1 : 0);
+                g[2 * f + c] = g[2 * f + c] / sum - (c == actual ? 1 : 0);
             }
         }
         if (withGradient) {
@@ -352,12 +354,12 @@ final class EventNetwork {
                 float gr = ws.dHead[t * outs + r];
                 if (r < 2 * f) {
                     g[p.gaussianBias + r] += gr;
-                    axpy(gr, ws.hid, t * d, g, p.gaussianWeight + r * d, d);
+                    VectorOps.axpy(gr, ws.hid, t * d, g, p.gaussianWeight + r * d, d);
                 } else {
                     if (p.categoryBias >= 0) {
                         g[p.categoryBias + r - 2 * f] += gr;
                     }
-                    axpy(gr, ws.hid, t * d, g, p.categoryWeight + (r - 2 * f) * d, d);
+                    VectorOps.axpy(gr, ws.hid, t * d, g, p.categoryWeight + (r - 2 * f) * d, d);
                 }
             }
         }
@@ -484,14 +486,9 @@ final class EventNetwork {
                 }
             }
             if (p.categories > 0) {
-                axpy(1f, ws.dRes, o, g, p.categoryEmbedding + seq.category()[start + t] * d, d);
+                VectorOps.axpy(1f, ws.dRes, o, g, p.categoryEmbedding + seq.category()[start + t] * d, d);
             }
         }
-    }
-
-    /** y[yOff..yOff+n) += alpha * x[xOff..xOff+n). */
-    private static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
-        VectorOps.axpy(alpha, x, xOff, y, yOff, n);
     }
 
     /**
@@ -550,8 +547,8 @@ final class EventNetwork {
                     continue;
                 }
                 int wo = wOff + j * inDim;
-                axpy(go, in, t * ldIn, g, wo, inDim);
-                axpy(go, w, wo, dIn, t * ldDIn, inDim);
+                VectorOps.axpy(go, in, t * ldIn, g, wo, inDim);
+                VectorOps.axpy(go, w, wo, dIn, t * ldDIn, inDim);
             }
         }
     }
@@ -564,13 +561,13 @@ final class EventNetwork {
             int o = r * d;
             double sumSq = 0;
             for (int i = 0; i < d; i++) {
-                double v = in[o + i] - 0.0;
+                double v = in[o + i];
                 sumSq += v * v;
             }
             float rstd = (float) (1.0 / Math.sqrt(sumSq / d + eps));
             rstdOut[r] = rstd;
             for (int i = 0; i < d; i++) {
-                out[o + i] = (in[o + i] - 0f) * rstd * w[weightOff + i];
+                out[o + i] = in[o + i] * rstd * w[weightOff + i];
             }
         }
     }

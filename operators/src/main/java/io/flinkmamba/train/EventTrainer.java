@@ -73,10 +73,7 @@ public final class EventTrainer {
         for (TrainingSequence s : sequences) {
             check(schema, s);
         }
-        Split split = split(sequences, options);
-        if (split.train.stream().noneMatch(s -> s.length() >= 2)) {
-            throw new IllegalArgumentException("no training key has two or more events (nothing to predict)");
-        }
+        Split split = split(sequences, options, "events");
         float[][] normalization = normalization(schema, split.train);
         EventModel initial = EventModels.random(schema, normalization[0], normalization[1], options.dModel(),
                 options.nLayer(), options.dState(), options.seed());
@@ -115,10 +112,7 @@ public final class EventTrainer {
                 }
             }
         }
-        Split split = split(sequences, options);
-        if (split.train.stream().noneMatch(s -> s.length() >= 2)) {
-            throw new IllegalArgumentException("no training key has two or more tokens (nothing to predict)");
-        }
+        Split split = split(sequences, options, "tokens");
         MambaConfig config = RandomModels.config(LayerType.MAMBA1, options.dModel(), options.nLayer(), padded,
                 options.dState());
         MambaModel random = RandomModels.create(config, options.seed(), 0f);
@@ -160,8 +154,12 @@ public final class EventTrainer {
 
     private record Split(List<TrainingSequence> train, List<TrainingSequence> validation) {}
 
-    /** Keys shuffled by the seed; the first validationShare of them (at least one when asked, never all). */
-    private static Split split(List<TrainingSequence> sequences, TrainingOptions options) {
+    /**
+     * Keys shuffled by the seed; the first validationShare of them (at least one when asked, never all).
+     *
+     * @throws IllegalArgumentException when no training key has two or more {@code events} (nothing to predict)
+     */
+    private static Split split(List<TrainingSequence> sequences, TrainingOptions options, String events) {
         Map<String, List<TrainingSequence>> byKey = new LinkedHashMap<>();
         for (TrainingSequence s : sequences) {
             byKey.computeIfAbsent(s.key(), k -> new ArrayList<>()).add(s);
@@ -175,6 +173,9 @@ public final class EventTrainer {
         List<TrainingSequence> train = new ArrayList<>();
         for (int i = 0; i < keys.size(); i++) {
             (i < held ? validation : train).addAll(byKey.get(keys.get(i)));
+        }
+        if (train.stream().noneMatch(s -> s.length() >= 2)) {
+            throw new IllegalArgumentException("no training key has two or more " + events + " (nothing to predict)");
         }
         return new Split(train, validation);
     }
@@ -509,7 +510,8 @@ public final class EventTrainer {
         double sum = 0;
         for (int t = 1; t < length; t++) {
             set(fields, s, t);
-            sum += model.score(java.util.Arrays.copyOfRange(hidden, (t - 1) * d, t * d), fields);
+            System.arraycopy(hidden, (t - 1) * d, one, 0, d);
+            sum += model.score(one, fields);
         }
         return sum;
     }
