@@ -407,7 +407,7 @@ public final class EventModel {
     }
 
     /** An event's {@link #score} and {@link #improbability}, computed together in one pass over the heads. */
-    public record Surprise(double score, double improbability) {}
+    public record Assessment(double score, double improbability) {}
 
     /**
      * The negative log-likelihood in nats of {@code event} under {@link #predict}{@code (hidden)}: for each
@@ -417,7 +417,7 @@ public final class EventModel {
      * @throws IllegalArgumentException for a non-finite numeric field or an unset/unknown category
      */
     public double score(float[] hidden, EventFields event) {
-        return surprise(hidden, event).score();
+        return assess(hidden, event).score();
     }
 
     /**
@@ -430,7 +430,7 @@ public final class EventModel {
      * @throws IllegalArgumentException for a non-finite numeric field or an unset/unknown category
      */
     public double improbability(float[] hidden, EventFields event) {
-        return surprise(hidden, event).improbability();
+        return assess(hidden, event).improbability();
     }
 
     /**
@@ -438,7 +438,7 @@ public final class EventModel {
      *
      * @throws IllegalArgumentException for a non-finite numeric field or an unset/unknown category
      */
-    public Surprise surprise(float[] hidden, EventFields event) {
+    public Assessment assess(float[] hidden, EventFields event) {
         requireValid(event);
         double nll = 0;
         double aboveMode = 0; // the NLL's excess over that of the most probable event
@@ -459,7 +459,7 @@ public final class EventModel {
             nll += logSumExp(logits, max) - actual;
             aboveMode += max - actual;
         }
-        return new Surprise(nll, -Math.expm1(-aboveMode));
+        return new Assessment(nll, -Math.expm1(-aboveMode));
     }
 
     private double logVariance(float[] hidden, int field) {

@@ -757,9 +757,9 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                 eventFields.clear();
                 System.arraycopy(event.numeric(), 0, eventFields.numeric(), 0, event.numeric().length);
                 eventFields.category(event.category());
-                EventModel.Surprise surprise = eventModel.surprise(key.lastHidden, eventFields);
-                score = surprise.score();
-                improbability = surprise.improbability();
+                EventModel.Assessment assessment = eventModel.assess(key.lastHidden, eventFields);
+                score = assessment.score();
+                improbability = assessment.improbability();
             }
             if (key.likelihood == null) {
                 key.likelihood = new double[likelihood.stateSize()];
