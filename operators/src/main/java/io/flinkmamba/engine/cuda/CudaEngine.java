@@ -30,6 +30,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
@@ -46,8 +47,10 @@ import static jcuda.driver.JCudaDriver.cuGraphLaunch;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
+import static jcuda.driver.JCudaDriver.cuModuleGetGlobal;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 import static jcuda.driver.JCudaDriver.cuModuleUnload;
 import static jcuda.driver.JCudaDriver.cuStreamBeginCapture;
@@ -83,6 +86,8 @@ public final class CudaEngine implements MambaEngine {
      * one half overlap the other half's kernels.
      */
     static final int SPLIT_ROWS = 4096;
+    /** Rows per block of the norm kernel, a warp each. */
+    private static final int NORM_ROWS = 8;
 
     /**
      * The engine's streams, blocking ones, so that the one-time synchronous uploads (weights) order before
@@ -111,7 +116,10 @@ public final class CudaEngine implements MambaEngine {
     private final CUfunction ssm1;
     private final CUfunction ssm2;
     private final CUfunction gatedNorm;
-    private final int ssmLanes;
+    /** The state updates' launch geometry, as the kernels define it: threads per block, channels per block. */
+    private final int ssmBlock;
+    private final int ssmChannelsPerBlock;
+    private final boolean vectorConv;
     private final int multiprocessors;
     private final CUfunction gather;
     private final CUfunction scatter;
@@ -209,13 +217,22 @@ public final class CudaEngine implements MambaEngine {
         gemms = new CUfunction[] {function(family + "128"), function(family + "64"), function(family + "32")};
         embed = function("embed");
         addNorm = function("add_norm");
-        conv = function("conv_step_" + suffix);
-        // The vector state kernels need every channel's state row 4-element aligned and 16 values long.
-        boolean vectorRows = c.dState() % 16 == 0 && layout.floatsPerKey() % 4 == 0
-                && java.util.stream.IntStream.range(0, c.nLayer()).allMatch(l -> layout.ssmOffset(l) % 4 == 0);
+        // The vector state kernels need every channel's state row 4-element aligned and 16 values long, and
+        // each row's B and C 4-element aligned; the vector conv step 4-element aligned window rows and
+        // inputs, and a window of at most 3 rows.
+        boolean alignedBc = c.layer() == LayerType.MAMBA1
+                ? c.xProjSize() % 4 == 0 && c.dtRank() % 4 == 0
+                : c.dInner() % 4 == 0 && c.convChannels() % 4 == 0;
+        boolean vectorRows = c.dState() % 16 == 0 && alignedBc && layout.floatsPerKey() % 4 == 0
+                && IntStream.range(0, c.nLayer()).allMatch(l -> layout.ssmOffset(l) % 4 == 0);
+        vectorConv = layout.floatsPerKey() % 4 == 0 && c.convChannels() % 4 == 0 && c.inProjSize() % 4 == 0
+                && c.dInner() % 4 == 0 && c.dConv() >= 2 && c.dConv() <= 4
+                && IntStream.range(0, c.nLayer()).allMatch(l -> layout.convOffset(l) % 4 == 0);
+        conv = function((vectorConv ? "conv_step_vec_" : "conv_step_") + suffix);
         ssm1 = function((vectorRows ? "ssm1_step_vec_" : "ssm1_step_") + suffix);
         ssm2 = function((vectorRows ? "ssm2_step_vec_" : "ssm2_step_") + suffix);
-        ssmLanes = vectorRows ? 4 : 16;
+        ssmBlock = moduleConstant("ssm_block");
+        ssmChannelsPerBlock = moduleConstant(vectorRows ? "ssm_channels_per_block" : "ssm_scalar_channels_per_block");
         int[] count = new int[1];
         cuDeviceGetAttribute(count, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
         multiprocessors = count[0];
@@ -273,6 +290,15 @@ public final class CudaEngine implements MambaEngine {
         CUfunction f = new CUfunction();
         cuModuleGetFunction(f, module, name);
         return f;
+    }
+
+    /** An int the kernels' module defines (a {@code __constant__}). */
+    private int moduleConstant(String name) {
+        CUdeviceptr p = new CUdeviceptr();
+        cuModuleGetGlobal(p, new long[1], module, name);
+        int[] value = new int[1];
+        cuMemcpyDtoH(Pointer.to(value), p, Sizeof.INT);
+        return value[0];
     }
 
     private CUdeviceptr alloc(long bytes) {
@@ -539,7 +565,8 @@ public final class CudaEngine implements MambaEngine {
         for (int l = 0; l < layers.length; l++) {
             layer(l, layers[l], rows, b, pool, slots);
         }
-        launch(addNorm, rows, 256, b.residual(), b.mixerOut(), normF, normFBias, b.hidden(), rows, d, c.normEps());
+        launch(addNorm, blocks(rows, NORM_ROWS), 32 * NORM_ROWS, b.residual(), b.mixerOut(), normF, normFBias,
+                b.hidden(), rows, d, c.normEps());
         if (logits) {
             gemm(b.hidden(), d, lmHead, new CUdeviceptr(), b.logits(), c.vocabSize(), rows, c.vocabSize(), d);
         }
@@ -558,23 +585,23 @@ public final class CudaEngine implements MambaEngine {
         int di = c.dInner();
         int inSize = c.inProjSize();
         long floats = layout.floatsPerKey();
-        launch(addNorm, rows, 256, b.residual(), l == 0 ? new CUdeviceptr() : b.mixerOut(), w.norm(), w.normBias(),
-                b.normed(), rows, d, c.normEps());
+        launch(addNorm, blocks(rows, NORM_ROWS), 32 * NORM_ROWS, b.residual(),
+                l == 0 ? new CUdeviceptr() : b.mixerOut(), w.norm(), w.normBias(), b.normed(), rows, d, c.normEps());
         gemm(b.normed(), d, w.inProj(), w.inProjBias(), b.inProj(), inSize, rows, inSize, d);
         int convCh = c.convChannels();
-        launch(conv, blocks((long) rows * convCh, 256), 256, b.inProj(), inSize,
+        launch(conv, blocks((long) rows * (vectorConv ? convCh / 4 : convCh), 256), 256, b.inProj(), inSize,
                 c.layer() == LayerType.MAMBA1 ? 0 : di, pool, slots, floats, (long) layout.convOffset(l),
                 w.conv(), w.convBias(), b.convOut(), rows, convCh, c.dConv());
-        long lanes = (long) rows * di * ssmLanes;
+        int ssmBlocks = blocks((long) rows * di, ssmChannelsPerBlock);
         if (c.layer() == LayerType.MAMBA1) {
             int xps = c.xProjSize();
             gemm(b.convOut(), di, w.xProj(), new CUdeviceptr(), b.xProj(), xps, rows, xps, di);
             gemm(b.xProj(), xps, w.dtProj(), new CUdeviceptr(), b.dt(), di, rows, di, c.dtRank());
-            launch(ssm1, blocks(lanes, 256), 256, b.inProj(), inSize, b.convOut(), b.xProj(), xps, c.dtRank(),
+            launch(ssm1, ssmBlocks, ssmBlock, b.inProj(), inSize, b.convOut(), b.xProj(), xps, c.dtRank(),
                     b.dt(), pool, slots, floats, (long) layout.ssmOffset(l), w.a(), w.dtBias(), w.d(), b.y(),
                     rows, di, c.dState());
         } else {
-            launch(ssm2, blocks(lanes, 256), 256, b.inProj(), inSize, b.convOut(), pool, slots, floats,
+            launch(ssm2, ssmBlocks, ssmBlock, b.inProj(), inSize, b.convOut(), pool, slots, floats,
                     (long) layout.ssmOffset(l), w.a(), w.dtBias(), w.d(), c.dHasHdim() ? 1 : 0, b.y(), rows, di,
                     c.dState(), c.headDim(), c.nGroups());
             launch(gatedNorm, rows * c.nGroups(), 256, b.y(), b.inProj(), inSize, w.gatedNorm(), rows, di,
