@@ -106,6 +106,11 @@ public final class SeasonalResidual {
         return residual;
     }
 
+    /** The period chosen so far, in rows; 0 for none (yet). */
+    static long period(double[] state) {
+        return (long) state[PERIOD];
+    }
+
     private static void addPair(double[] state, int at, History history, long row, long lag) throws Exception {
         if (row < lag) {
             return;

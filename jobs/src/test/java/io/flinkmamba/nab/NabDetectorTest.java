@@ -3,6 +3,7 @@ package io.flinkmamba.nab;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class NabDetectorTest {
     private static final double YELLOW_SCORE = Math.log(1.0000000001 - 0.999) / Math.log(1e-10);
@@ -45,5 +46,21 @@ class NabDetectorTest {
         assertEquals(Math.log(1.0000000001 - 0.9999) / Math.log(1e-10), next, 1e-12, "0.99998 is not red");
         NabDetector.next(state, 0.99999, Double.NaN, false); // exactly red
         assertEquals(YELLOW_SCORE, NabDetector.next(state, 0.3, Double.NaN, true), 1e-12);
+    }
+
+    @Test
+    void aStretchOfLargeSeasonalResidualsRaisesTheLikelihood() {
+        double[] state = new double[NabDetector.STATE_SIZE];
+        java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+        double ordinary = 0;
+        for (int i = 0; i < 1000; i++) {
+            ordinary = Math.max(ordinary, NabDetector.next(state, 0.4, 0.2 * random.nextDouble(), false));
+        }
+        assertTrue(ordinary < YELLOW_SCORE, "ordinary residuals stay below yellow: " + ordinary);
+        double stretch = 0;
+        for (int i = 0; i < 15; i++) {
+            stretch = Math.max(stretch, NabDetector.next(state, 0.4, 3.0, false));
+        }
+        assertTrue(stretch >= Math.log(1.0000000001 - 0.99999) / Math.log(1e-10), "red: " + stretch);
     }
 }
