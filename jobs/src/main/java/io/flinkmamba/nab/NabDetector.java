@@ -1,9 +1,17 @@
 package io.flinkmamba.nab;
 
+import io.flinkmamba.event.AnomalyLikelihood;
+
+import java.util.Arrays;
+
 /**
  * The anomaly score the NAB detector reports for a row, formed from the operator's anomaly likelihood as the
  * numenta (HTM) NAB detector forms it from its own:
  * <ul>
+ *   <li>the likelihood is the larger of the operator's and that of the row's {@link SeasonalResidual}'s
+ *       magnitude ({@link #SEASONAL}: the same short window, long window and probation as the operator's,
+ *       of the residuals alone), which stands out for as long as a period unlike the earlier ones lasts,
+ *       where the one-step model has followed the change;</li>
  *   <li>HTM's filter of sharp increases: a likelihood at or above {@value #RED} right after another one keeps
  *       only {@value #YELLOW} (a run of red rows reports its first one as red), since one anomaly makes many
  *       improbable rows in a row;</li>
@@ -16,10 +24,14 @@ package io.flinkmamba.nab;
  * </ul>
  * A row without a likelihood (a series' first row) scores 0, or 1 as a spatial anomaly. Causal: it uses the
  * series' previous rows only through its state ({@code double[STATE_SIZE]}, a new series' state zero): the
- * previous row's likelihood and the rows left of the quiet period.
+ * previous row's likelihood, the rows left of the quiet period, then the seasonal likelihood's state.
  */
 public final class NabDetector {
-    public static final int STATE_SIZE = 2;
+    /** The likelihood of the seasonal residuals' magnitudes, windows and probation as {@link NabJob#LIKELIHOOD}. */
+    static final AnomalyLikelihood SEASONAL = new AnomalyLikelihood(NabJob.LIKELIHOOD.shortWindow(),
+            NabJob.LIKELIHOOD.longWindow(), NabJob.LIKELIHOOD.probation(), AnomalyLikelihood.Input.SCORE);
+    private static final int SEASONAL_STATE = 2;
+    public static final int STATE_SIZE = SEASONAL_STATE + SEASONAL.stateSize();
     static final double RED = 0.99999;
     static final double YELLOW = 0.999;
     static final int QUIET_ROWS = 30;
@@ -29,8 +41,15 @@ public final class NabDetector {
 
     private NabDetector() {}
 
-    /** The row's anomaly score from its likelihood; then the likelihood becomes the state's previous one. */
-    public static double next(double[] state, double likelihood, boolean spatialAnomaly) {
+    /**
+     * The row's anomaly score from its likelihood and seasonal residual (NaN without one); then the combined
+     * likelihood becomes the state's previous one.
+     */
+    public static double next(double[] state, double likelihood, double seasonalResidual, boolean spatialAnomaly) {
+        double seasonal = seasonalLikelihood(state, seasonalResidual);
+        if (!Double.isNaN(seasonal) && !Double.isNaN(likelihood)) {
+            likelihood = Math.max(likelihood, seasonal);
+        }
         boolean previousRed = state[0] >= RED;
         state[0] = Double.isNaN(likelihood) ? 0 : likelihood;
         double score;
@@ -49,6 +68,13 @@ public final class NabDetector {
             state[1] = QUIET_ROWS;
         }
         return score;
+    }
+
+    private static double seasonalLikelihood(double[] state, double seasonalResidual) {
+        double[] fit = Arrays.copyOfRange(state, SEASONAL_STATE, STATE_SIZE);
+        double l = SEASONAL.update(fit, Math.abs(seasonalResidual), Double.NaN);
+        System.arraycopy(fit, 0, state, SEASONAL_STATE, fit.length);
+        return l;
     }
 
     private static double logScale(double likelihood) {

@@ -14,6 +14,8 @@ public class NabEvent {
     /** From {@link SeriesFeatures}, filled in by the job. */
     public float normalized;
     public boolean spatialAnomaly;
+    /** From {@link SeasonalResidual}, filled in by the job; NaN without one. */
+    public double seasonalResidual = Double.NaN;
 
     public NabEvent() {}
 

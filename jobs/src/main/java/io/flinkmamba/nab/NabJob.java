@@ -7,10 +7,13 @@ import io.flinkmamba.operator.MambaStream;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
@@ -33,9 +36,10 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The NAB run as a Flink job on a local MiniCluster: every series is one key. The rows of all series enter
  * in time order (one source, merged by timestamp, event time with monotonous watermarks); a keyed function
- * derives each row's {@link SeriesFeatures} from the series' past (in Flink keyed state); then each fold's
- * series go through a Mamba operator on that fold's model, which steps each key's events in event-time
- * order and gives the row's score and anomaly likelihood. Rejected or late rows come back with the reason.
+ * derives each row's {@link SeriesFeatures} and {@link SeasonalResidual} from the series' past (in Flink
+ * keyed state); then each fold's series go through a Mamba operator on that fold's model, which steps each
+ * key's events in event-time order and gives the row's score and anomaly likelihood; a last keyed function
+ * makes the row's {@link NabDetector} anomaly score. Rejected or late rows come back with the reason.
  */
 public final class NabJob {
     /** The rows of the runs in progress, by run id: the source reads them (the job runs in this JVM). */
@@ -175,31 +179,67 @@ public final class NabJob {
                 if (st == null) {
                     st = new double[NabDetector.STATE_SIZE];
                 }
-                s.anomalyScore = NabDetector.next(st, s.likelihood, s.spatialAnomaly);
+                s.anomalyScore = NabDetector.next(st, s.likelihood, s.seasonalResidual, s.spatialAnomaly);
                 state.update(st);
             }
             out.collect(s);
         }
     }
 
-    /** Adds each row's {@link SeriesFeatures}, from the series' past kept in keyed state. */
+    /**
+     * Adds each row's {@link SeriesFeatures} and {@link SeasonalResidual}, from the series' past kept in keyed
+     * state (the past values the residual needs in a map state by row, so that a row reads only those).
+     */
     static final class FeaturesFunction extends KeyedProcessFunction<String, NabEvent, NabEvent> {
-        private transient ValueState<double[]> state;
+        private transient ValueState<double[]> features;
+        private transient ValueState<double[]> seasonal;
+        private transient SeasonalResidual.History history;
 
         @Override
         public void open(OpenContext context) {
-            state = getRuntimeContext().getState(new ValueStateDescriptor<>("series-features",
+            features = getRuntimeContext().getState(new ValueStateDescriptor<>("series-features",
                     PrimitiveArrayTypeInfo.DOUBLE_PRIMITIVE_ARRAY_TYPE_INFO));
+            seasonal = getRuntimeContext().getState(new ValueStateDescriptor<>("seasonal-residual",
+                    PrimitiveArrayTypeInfo.DOUBLE_PRIMITIVE_ARRAY_TYPE_INFO));
+            MapState<Long, Double> values = getRuntimeContext().getMapState(
+                    new MapStateDescriptor<>("seasonal-history", Types.LONG, Types.DOUBLE));
+            history = new SeasonalResidual.History() {
+                @Override
+                public double get(long row) throws Exception {
+                    return values.get(row);
+                }
+
+                @Override
+                public void put(long row, double value) throws Exception {
+                    values.put(row, value);
+                }
+
+                @Override
+                public void remove(long row) throws Exception {
+                    values.remove(row);
+                }
+
+                @Override
+                public void clear() {
+                    values.clear();
+                }
+            };
         }
 
         @Override
         public void processElement(NabEvent e, Context context, Collector<NabEvent> out) throws Exception {
-            double[] s = state.value();
-            if (s == null) {
-                s = SeriesFeatures.newState();
+            double[] f = features.value();
+            if (f == null) {
+                f = SeriesFeatures.newState();
             }
-            SeriesFeatures.Step step = SeriesFeatures.next(s, e.value);
-            state.update(s);
+            SeriesFeatures.Step step = SeriesFeatures.next(f, e.value);
+            features.update(f);
+            double[] s = seasonal.value();
+            if (s == null) {
+                s = new double[SeasonalResidual.STATE_SIZE];
+            }
+            e.seasonalResidual = SeasonalResidual.next(s, history, e.timestamp, e.value, step.scale());
+            seasonal.update(s);
             e.normalized = step.normalized();
             e.spatialAnomaly = step.spatialAnomaly();
             out.collect(e);

@@ -9,6 +9,8 @@ public class NabScore {
     /** The operator's anomaly likelihood after the row; NaN without a score. */
     public double likelihood;
     public boolean spatialAnomaly;
+    /** The row's {@link SeasonalResidual} (NaN without one). */
+    public double seasonalResidual;
     /** What the detector reports ({@link NabDetector}), filled in by the job. */
     public double anomalyScore;
     /** Why the row was not scored (rejected by the operator, or late), else null. */
@@ -36,6 +38,7 @@ public class NabScore {
         s.series = e.series;
         s.row = e.row;
         s.spatialAnomaly = e.spatialAnomaly;
+        s.seasonalResidual = e.seasonalResidual;
         return s;
     }
 }

@@ -19,8 +19,8 @@ public final class SeriesFeatures {
 
     private SeriesFeatures() {}
 
-    /** One value's features. */
-    public record Step(float normalized, boolean spatialAnomaly) {}
+    /** One value's features; {@code scale} is the standard deviation that standardized it (NaN before two values). */
+    public record Step(float normalized, boolean spatialAnomaly, double scale) {}
 
     public static double[] newState() {
         return new double[STATE_SIZE];
@@ -33,9 +33,10 @@ public final class SeriesFeatures {
         double min = state[3];
         double max = state[4];
         double normalized = 0;
+        double std = Double.NaN;
         boolean spatial = false;
         if (n >= 2) {
-            double std = Math.sqrt(state[2] / (n - 1));
+            std = Math.sqrt(state[2] / (n - 1));
             std = Math.max(std, Math.max(1e-9, MIN_RELATIVE_STD * Math.abs(mean)));
             normalized = Math.max(-CLIP, Math.min(CLIP, (value - mean) / std));
         }
@@ -51,7 +52,7 @@ public final class SeriesFeatures {
         state[2] += delta * (value - mean);
         state[3] = n == 1 ? value : Math.min(min, value);
         state[4] = n == 1 ? value : Math.max(max, value);
-        return new Step((float) normalized, spatial);
+        return new Step((float) normalized, spatial, std);
     }
 
     /** The features of a whole series, in order (what the job computes event by event). */

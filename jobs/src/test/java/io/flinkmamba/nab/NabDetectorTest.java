@@ -3,6 +3,7 @@ package io.flinkmamba.nab;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class NabDetectorTest {
     private static final double YELLOW_SCORE = Math.log(1.0000000001 - 0.999) / Math.log(1e-10);
@@ -10,40 +11,56 @@ class NabDetectorTest {
     @Test
     void logScaleOfTheLikelihoodAndOneForASpatialAnomaly() {
         double[] state = new double[NabDetector.STATE_SIZE];
-        assertEquals(0.0, NabDetector.next(state, Double.NaN, false));
-        assertEquals(0.0, NabDetector.next(state, 0.5, false), 0.04);
-        assertEquals(Math.log(1.0000000001 - 0.9) / Math.log(1e-10), NabDetector.next(state, 0.9, false), 1e-12);
-        assertEquals(1.0, NabDetector.next(state, 0.2, true));
+        assertEquals(0.0, NabDetector.next(state, Double.NaN, Double.NaN, false));
+        assertEquals(0.0, NabDetector.next(state, 0.5, Double.NaN, false), 0.04);
+        assertEquals(Math.log(1.0000000001 - 0.9) / Math.log(1e-10), NabDetector.next(state, 0.9, Double.NaN, false), 1e-12);
+        assertEquals(1.0, NabDetector.next(state, 0.2, Double.NaN, true));
     }
 
     @Test
     void aRunOfRedRowsReportsItsFirstAsRedAndTheRowsAfterADetectionAreQuiet() {
         double[] state = new double[NabDetector.STATE_SIZE];
         for (int i = 0; i < 5; i++) {
-            NabDetector.next(state, 0.4, false);
+            NabDetector.next(state, 0.4, Double.NaN, false);
         }
-        double first = NabDetector.next(state, 0.999999, false);
+        double first = NabDetector.next(state, 0.999999, Double.NaN, false);
         assertEquals(Math.log(1.0000000001 - 0.999999) / Math.log(1e-10), first, 1e-12);
-        assertEquals(YELLOW_SCORE, NabDetector.next(state, 0.999999, false), 1e-12, "HTM's filter");
-        NabDetector.next(state, 0.3, false);
+        assertEquals(YELLOW_SCORE, NabDetector.next(state, 0.999999, Double.NaN, false), 1e-12, "HTM's filter");
+        NabDetector.next(state, 0.3, Double.NaN, false);
         // Red after a row that was not red, and a spatial anomaly: within the quiet period, at most yellow.
-        assertEquals(YELLOW_SCORE, NabDetector.next(state, 0.9999999, false), 1e-12);
-        assertEquals(YELLOW_SCORE, NabDetector.next(state, 0.3, true), 1e-12);
-        assertEquals(0.0, NabDetector.next(state, 0.5, false), 0.04, "lower scores pass unchanged");
+        assertEquals(YELLOW_SCORE, NabDetector.next(state, 0.9999999, Double.NaN, false), 1e-12);
+        assertEquals(YELLOW_SCORE, NabDetector.next(state, 0.3, Double.NaN, true), 1e-12);
+        assertEquals(0.0, NabDetector.next(state, 0.5, Double.NaN, false), 0.04, "lower scores pass unchanged");
         for (int i = 5; i < NabDetector.QUIET_ROWS; i++) {
-            assertEquals(YELLOW_SCORE, NabDetector.next(state, 0.3, true), 1e-12, "row " + i + " after");
+            assertEquals(YELLOW_SCORE, NabDetector.next(state, 0.3, Double.NaN, true), 1e-12, "row " + i + " after");
         }
-        assertEquals(1.0, NabDetector.next(state, 0.3, true), "the quiet period is over");
-        assertEquals(YELLOW_SCORE, NabDetector.next(state, 0.9999999, false), 1e-12, "and starts again");
+        assertEquals(1.0, NabDetector.next(state, 0.3, Double.NaN, true), "the quiet period is over");
+        assertEquals(YELLOW_SCORE, NabDetector.next(state, 0.9999999, Double.NaN, false), 1e-12, "and starts again");
     }
 
     @Test
     void aQuietPeriodStartsAtRed() {
         double[] state = new double[NabDetector.STATE_SIZE];
-        NabDetector.next(state, 0.99998, false);
-        double next = NabDetector.next(state, 0.9999, false);
+        NabDetector.next(state, 0.99998, Double.NaN, false);
+        double next = NabDetector.next(state, 0.9999, Double.NaN, false);
         assertEquals(Math.log(1.0000000001 - 0.9999) / Math.log(1e-10), next, 1e-12, "0.99998 is not red");
-        NabDetector.next(state, 0.99999, false); // exactly red
-        assertEquals(YELLOW_SCORE, NabDetector.next(state, 0.3, true), 1e-12);
+        NabDetector.next(state, 0.99999, Double.NaN, false); // exactly red
+        assertEquals(YELLOW_SCORE, NabDetector.next(state, 0.3, Double.NaN, true), 1e-12);
+    }
+
+    @Test
+    void aStretchOfLargeSeasonalResidualsRaisesTheLikelihood() {
+        double[] state = new double[NabDetector.STATE_SIZE];
+        java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+        double ordinary = 0;
+        for (int i = 0; i < 1000; i++) {
+            ordinary = Math.max(ordinary, NabDetector.next(state, 0.4, 0.2 * random.nextDouble(), false));
+        }
+        assertTrue(ordinary < YELLOW_SCORE, "ordinary residuals stay below yellow: " + ordinary);
+        double stretch = 0;
+        for (int i = 0; i < 15; i++) {
+            stretch = Math.max(stretch, NabDetector.next(state, 0.4, 3.0, false));
+        }
+        assertTrue(stretch >= Math.log(1.0000000001 - 0.99999) / Math.log(1e-10), "red: " + stretch);
     }
 }

@@ -1,0 +1,146 @@
+package io.flinkmamba.nab;
+
+import java.util.Arrays;
+
+/**
+ * A contextual signal that a one-step predictor cannot give: how far a value lies from the values at the
+ * same phase of the series' period in the previous {@value #PERIODS} periods (from their median, so that one
+ * unusual earlier period does not count), in standard deviations of the series so far. A one-step model
+ * follows a level or pattern change within a few rows (a holiday, a day that jumps down or stays flat);
+ * this residual stays large for as long as the changed period lasts.
+ *
+ * <p>The period is a day or a week in rows, rows per day from the series' first interval, if the series'
+ * autocorrelation at that lag is above {@value #MIN_AUTOCORRELATION}: after {@value #PERIODS} days, the day's
+ * (over the rows so far); after {@value #PERIODS} weeks, the larger of the day's and the week's (over the
+ * rows so far), which then stays. No period (and so no residual) when neither is, or a day has fewer than
+ * two rows. The residual is NaN while there is no period or fewer than {@value #PERIODS} periods have been
+ * seen. Causal: it uses the series' past and present only.
+ *
+ * <p>The state is a plain {@code double[STATE_SIZE]}, zero for a new series: rows seen, first timestamp,
+ * rows per day (-1: no period possible), the period in rows (0: none), then per candidate lag (day, week)
+ * the sums of its autocorrelation; the past values themselves, the last {@value #PERIODS} weeks of rows,
+ * are in a {@link History}.
+ */
+public final class SeasonalResidual {
+    static final int PERIODS = 3;
+    static final double MIN_AUTOCORRELATION = 0.5;
+    static final long DAY_MILLIS = 86_400_000L;
+    private static final int DAYS_PER_WEEK = 7;
+    private static final int ROWS = 0;
+    private static final int FIRST_TIMESTAMP = 1;
+    private static final int ROWS_PER_DAY = 2;
+    private static final int PERIOD = 3;
+    private static final int LAG_SUMS = 4;
+    /** Per lag: pairs, sum of the earlier values, of the later ones, of their squares, of their products. */
+    private static final int SUMS = 6;
+    public static final int STATE_SIZE = LAG_SUMS + 2 * SUMS;
+
+    private SeasonalResidual() {}
+
+    /** A series' past values by row (the job keeps them in Flink keyed state). */
+    public interface History {
+        double get(long row) throws Exception;
+
+        void put(long row, double value) throws Exception;
+
+        void remove(long row) throws Exception;
+
+        void clear() throws Exception;
+    }
+
+    /**
+     * The residual of {@code value} (at {@code timestampMillis}) given the state and history of the series
+     * so far, {@code scale} being the series' standard deviation before it; then takes the value in.
+     */
+    public static double next(double[] state, History history, long timestampMillis, double value, double scale)
+            throws Exception {
+        long row = (long) state[ROWS];
+        state[ROWS] = row + 1;
+        if (row == 0) {
+            state[FIRST_TIMESTAMP] = timestampMillis;
+        } else if (row == 1) {
+            double interval = timestampMillis - state[FIRST_TIMESTAMP];
+            long rowsPerDay = interval > 0 ? Math.round(DAY_MILLIS / interval) : 0;
+            state[ROWS_PER_DAY] = rowsPerDay >= 2 ? rowsPerDay : -1;
+        }
+        if (state[ROWS_PER_DAY] < 0) {
+            if (row == 1) {
+                history.clear();
+            }
+            return Double.NaN;
+        }
+        history.put(row, value);
+        if (row == 0) {
+            return Double.NaN;
+        }
+        long day = (long) state[ROWS_PER_DAY];
+        long week = DAYS_PER_WEEK * day;
+        if (row < PERIODS * week) {
+            addPair(state, LAG_SUMS, history, row, day);
+            addPair(state, LAG_SUMS + SUMS, history, row, week);
+            if (row + 1 == PERIODS * day) {
+                state[PERIOD] = autocorrelation(state, LAG_SUMS) > MIN_AUTOCORRELATION ? day : 0;
+            } else if (row + 1 == PERIODS * week) {
+                double byDay = autocorrelation(state, LAG_SUMS);
+                double byWeek = autocorrelation(state, LAG_SUMS + SUMS);
+                state[PERIOD] = Math.max(byDay, byWeek) <= MIN_AUTOCORRELATION ? 0 : byWeek > byDay ? week : day;
+                if (state[PERIOD] == 0) {
+                    state[ROWS_PER_DAY] = -1; // no period from now on: the past values are not needed
+                    history.clear();
+                    return Double.NaN;
+                }
+            }
+        }
+        double residual = Double.NaN;
+        long period = (long) state[PERIOD];
+        if (period > 0 && row >= PERIODS * period) {
+            double[] earlier = new double[PERIODS];
+            for (int k = 1; k <= PERIODS; k++) {
+                earlier[k - 1] = history.get(row - k * period);
+            }
+            residual = (value - median(earlier)) / scale;
+        }
+        if (row >= PERIODS * week) {
+            history.remove(row - PERIODS * week);
+        }
+        return residual;
+    }
+
+    /** The period chosen so far, in rows; 0 for none (yet). */
+    static long period(double[] state) {
+        return (long) state[PERIOD];
+    }
+
+    private static void addPair(double[] state, int at, History history, long row, long lag) throws Exception {
+        if (row < lag) {
+            return;
+        }
+        double earlier = history.get(row - lag);
+        double later = history.get(row);
+        state[at] += 1;
+        state[at + 1] += earlier;
+        state[at + 2] += later;
+        state[at + 3] += earlier * earlier;
+        state[at + 4] += later * later;
+        state[at + 5] += earlier * later;
+    }
+
+    /** Pearson's correlation of the lag's pairs; 0 without variation. */
+    static double autocorrelation(double[] state, int at) {
+        double n = state[at];
+        if (n < 2) {
+            return 0;
+        }
+        double covariance = state[at + 5] - state[at + 1] * state[at + 2] / n;
+        double earlierVariance = state[at + 3] - state[at + 1] * state[at + 1] / n;
+        double laterVariance = state[at + 4] - state[at + 2] * state[at + 2] / n;
+        return earlierVariance > 0 && laterVariance > 0
+                ? covariance / Math.sqrt(earlierVariance * laterVariance) : 0;
+    }
+
+    private static double median(double[] values) {
+        Arrays.sort(values);
+        int n = values.length;
+        return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+    }
+}
