@@ -183,15 +183,18 @@ extern "C" __global__ void __launch_bounds__(256) gemm_nt32(const float* __restr
     gemm_nt<2>(a, lda, w, bias, c, ldc, m, n, k);
 }
 
-// The same product on tensor cores, as split TF32 ("3xTF32"): each float32 x is the TF32 value big(x) plus
-// a TF32 remainder small(x), and a * w accumulates small(a) big(w) + big(a) small(w) + big(a) big(w) in
-// float32, which keeps float32 accuracy (the dropped small(a) small(w) is below float32's rounding) at
-// three MMAs per product. Blocks of 256 threads (2 x 4 warps, each MT x NT tiles of 16 x 8) over 16-deep
-// slices of A and W copied into shared memory by cp.async, the copies of the next STAGES - 1 slices in
-// flight while the current one is multiplied (4 stages for the 64- and 32-wide tiles, whose few blocks per
-// multiprocessor would otherwise wait out one load latency per slice; 2 for the 128-wide tile, which has the
-// blocks to hide it and no static shared memory for more). Needs k and the row strides a multiple of 4 and 16-byte aligned rows (the
-// engine uses it only for models whose sizes are); every tile sums over k in the same order.
+// The same product on tensor cores, as split TF32 ("3xTF32", the gemm_tc kernels): each float32 x is the
+// TF32 value big(x) plus a TF32 remainder small(x), and a * w accumulates small(a) big(w) + big(a) small(w) +
+// big(a) big(w) in float32, which keeps float32 accuracy (the dropped small(a) small(w) is below float32's
+// rounding) at three MMAs per product; or as plain TF32 (the gemm_tf32_ kernels, the engine's "high" matmul
+// precision, as PyTorch's allow_tf32): big(a) big(w) alone, one MMA, 10-bit mantissas in, float32 sums, an
+// error of about 1e-4 of the products' magnitudes. Blocks of 256 threads (2 x 4 warps, each MT x NT tiles
+// of 16 x 8) over 16-deep slices of A and W copied into shared memory by cp.async, the copies of the next
+// STAGES - 1 slices in flight while the current one is multiplied (4 stages for the 64- and 32-wide tiles,
+// whose few blocks per multiprocessor would otherwise wait out one load latency per slice; 2 for the
+// 128-wide tile, which has the blocks to hide it and no static shared memory for more). Needs k and the row
+// strides a multiple of 4 and 16-byte aligned rows (the engine uses them only for models whose sizes are);
+// every tile sums over k in the same order.
 namespace {
 
 __device__ __forceinline__ uint32_t to_tf32(float x) {
@@ -214,12 +217,14 @@ __device__ __forceinline__ void copy16_async(float* shared, const float* global,
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(to), "l"(global), "r"(in ? 16 : 0));
 }
 
-__device__ __forceinline__ void split_tf32(float x, uint32_t& big, uint32_t& small) {
+// x as big(x) and, when SPLIT, the remainder small(x); without SPLIT small is not used.
+template <bool SPLIT>
+__device__ __forceinline__ void tf32_parts(float x, uint32_t& big, uint32_t& small) {
     big = to_tf32(x);
-    small = to_tf32(x - __uint_as_float(big));
+    if constexpr (SPLIT) small = to_tf32(x - __uint_as_float(big));
 }
 
-template <int MT, int NT, int STAGES>
+template <int MT, int NT, int STAGES, bool SPLIT>
 __device__ void gemm_tc(const float* __restrict__ a, int lda, const float* __restrict__ w,
                         const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n, int k) {
     constexpr int BM = 32 * MT;
@@ -274,22 +279,24 @@ __device__ void gemm_tc(const float* __restrict__ a, int lda, const float* __res
 #pragma unroll
             for (int j = 0; j < NT; j++) {
                 const float* wr = ws[stage][wn * NT * 8 + j * 8 + g];
-                split_tf32(wr[kk + t], wb[j][0], wsm[j][0]);
-                split_tf32(wr[kk + t + 4], wb[j][1], wsm[j][1]);
+                tf32_parts<SPLIT>(wr[kk + t], wb[j][0], wsm[j][0]);
+                tf32_parts<SPLIT>(wr[kk + t + 4], wb[j][1], wsm[j][1]);
             }
 #pragma unroll
             for (int i = 0; i < MT; i++) {
                 const float* ar = as[stage][wm * MT * 16 + i * 16 + g];
                 const float* ar8 = ar + 8 * STRIDE;
                 uint32_t ab[4], asm_[4];
-                split_tf32(ar[kk + t], ab[0], asm_[0]);
-                split_tf32(ar8[kk + t], ab[1], asm_[1]);
-                split_tf32(ar[kk + t + 4], ab[2], asm_[2]);
-                split_tf32(ar8[kk + t + 4], ab[3], asm_[3]);
+                tf32_parts<SPLIT>(ar[kk + t], ab[0], asm_[0]);
+                tf32_parts<SPLIT>(ar8[kk + t], ab[1], asm_[1]);
+                tf32_parts<SPLIT>(ar[kk + t + 4], ab[2], asm_[2]);
+                tf32_parts<SPLIT>(ar8[kk + t + 4], ab[3], asm_[3]);
 #pragma unroll
                 for (int j = 0; j < NT; j++) {
-                    mma_tf32(acc[i][j], asm_, wb[j]);
-                    mma_tf32(acc[i][j], ab, wsm[j]);
+                    if constexpr (SPLIT) {
+                        mma_tf32(acc[i][j], asm_, wb[j]);
+                        mma_tf32(acc[i][j], ab, wsm[j]);
+                    }
                     mma_tf32(acc[i][j], ab, wb[j]);
                 }
             }
@@ -315,23 +322,19 @@ __device__ void gemm_tc(const float* __restrict__ a, int lda, const float* __res
 
 }  // namespace
 
-extern "C" __global__ void __launch_bounds__(256) gemm_tc128(const float* __restrict__ a, int lda,
-        const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n,
-        int k) {
-    gemm_tc<4, 4, 2>(a, lda, w, bias, c, ldc, m, n, k);
+#define GEMM_TC_KERNEL(NAME, MT, NT, STAGES, SPLIT)                                                       \
+extern "C" __global__ void __launch_bounds__(256) NAME(const float* __restrict__ a, int lda,                \
+        const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, \
+        int n, int k) {                                                                                    \
+    gemm_tc<MT, NT, STAGES, SPLIT>(a, lda, w, bias, c, ldc, m, n, k);                                      \
 }
 
-extern "C" __global__ void __launch_bounds__(256) gemm_tc64(const float* __restrict__ a, int lda,
-        const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n,
-        int k) {
-    gemm_tc<2, 2, 4>(a, lda, w, bias, c, ldc, m, n, k);
-}
-
-extern "C" __global__ void __launch_bounds__(256) gemm_tc32(const float* __restrict__ a, int lda,
-        const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ c, int ldc, int m, int n,
-        int k) {
-    gemm_tc<1, 1, 4>(a, lda, w, bias, c, ldc, m, n, k);
-}
+GEMM_TC_KERNEL(gemm_tc128, 4, 4, 2, true)
+GEMM_TC_KERNEL(gemm_tc64, 2, 2, 4, true)
+GEMM_TC_KERNEL(gemm_tc32, 1, 1, 4, true)
+GEMM_TC_KERNEL(gemm_tf32_128, 4, 4, 2, false)
+GEMM_TC_KERNEL(gemm_tf32_64, 2, 2, 4, false)
+GEMM_TC_KERNEL(gemm_tf32_32, 1, 1, 4, false)
 
 // out[r] = embedding[tokens[r]].
 extern "C" __global__ void embed(const int* __restrict__ tokens, const float* __restrict__ embedding,

@@ -4,6 +4,7 @@ import io.flinkmamba.engine.CpuEngine;
 import io.flinkmamba.engine.MambaEngine;
 import io.flinkmamba.engine.StepBatch;
 import io.flinkmamba.engine.cuda.CudaEngine;
+import io.flinkmamba.engine.cuda.MatmulPrecision;
 import io.flinkmamba.model.MambaConfig;
 import io.flinkmamba.model.MambaConfig.LayerType;
 import io.flinkmamba.model.RandomModels;
@@ -28,7 +29,8 @@ import java.util.concurrent.Callable;
         description = {"cpu: events/s and GFLOP/s for a small (d_model 64, 2 layers) and a medium (d_model 256,"
                 + " 4 layers) Mamba-1 model at several batch sizes, on one thread.",
                 "cuda: events/s and state GB/s with states resident on the device, for 4x128 at batch 1024, 16384"
-                        + " and 65535 and 24x768 at batch 2048, float32 and float16 states."})
+                        + " and 65535 and 24x768 at batch 2048, float32 and float16 states, highest and high"
+                        + " matmul precision."})
 final class EngineBenchCommand implements Callable<Integer> {
 
     @Option(names = "--engine", defaultValue = "cpu", description = "Engine: cpu (default) or cuda.")
@@ -36,6 +38,11 @@ final class EngineBenchCommand implements Callable<Integer> {
 
     @Option(names = "--device", defaultValue = "0", description = "CUDA device index (default 0).")
     int device;
+
+    @Option(names = "--matmul-precision", split = ",", defaultValue = "highest,high",
+            description = "cuda: the matrix products' precisions to measure, highest (float32 accuracy, split TF32)"
+                    + " and/or high (TF32) (default highest,high).")
+    List<String> matmulPrecisions;
 
     @Option(names = "--batches", split = ",", defaultValue = "1,64,1024", description = "Batch sizes (default 1,64,1024).")
     List<Integer> batches;
@@ -83,20 +90,30 @@ final class EngineBenchCommand implements Callable<Integer> {
         }
         List<GpuCell> cells = List.of(new GpuCell("4x128", 128, 4, 1024), new GpuCell("4x128", 128, 4, 16384),
                 new GpuCell("4x128", 128, 4, 65535), new GpuCell("24x768", 768, 24, 2048));
+        List<MatmulPrecision> precisions;
+        try {
+            precisions = matmulPrecisions.stream().map(MatmulPrecision::parse).toList();
+        } catch (IllegalArgumentException e) {
+            System.err.println("bench engine: " + e.getMessage());
+            return 2;
+        }
         System.out.printf(Locale.ROOT, "engine cuda (device %d), states resident, %.1f s per cell%n", device, seconds);
         for (GpuCell cell : cells) {
             MambaConfig config = RandomModels.config(LayerType.MAMBA1, cell.dModel(), cell.nLayer(), 0, 16);
-            for (StateCodec storage : new StateCodec[] {StateCodec.FLOAT32, StateCodec.FLOAT16}) {
-                try (CudaEngine eng = new CudaEngine(RandomModels.create(config, 42, 0f), device, storage,
-                        cell.batch())) {
-                    measureResident(cell, config, eng, storage);
+            for (MatmulPrecision precision : precisions) {
+                for (StateCodec storage : new StateCodec[] {StateCodec.FLOAT32, StateCodec.FLOAT16}) {
+                    try (CudaEngine eng = new CudaEngine(RandomModels.create(config, 42, 0f), device, storage,
+                            cell.batch(), precision)) {
+                        measureResident(cell, config, eng, storage, precision);
+                    }
                 }
             }
         }
         return 0;
     }
 
-    private void measureResident(GpuCell cell, MambaConfig config, CudaEngine eng, StateCodec storage) {
+    private void measureResident(GpuCell cell, MambaConfig config, CudaEngine eng, StateCodec storage,
+                                 MatmulPrecision precision) {
         StepBatch batch = eng.newBatch(cell.batch(), StepBatch.Input.FEATURES, false);
         batch.size(cell.batch());
         SplittableRandom random = new SplittableRandom(7);
@@ -121,8 +138,9 @@ final class EngineBenchCommand implements Callable<Integer> {
         double eventsPerSecond = steps * cell.batch() / elapsed;
         // Every state element is read and written once per step.
         double stateBytes = 2.0 * config.stateLayout().floatsPerKey() * (storage == StateCodec.FLOAT32 ? 4 : 2);
-        System.out.printf(Locale.ROOT, "%-6s batch=%-6d states=%-8s events/s=%12.0f  state GB/s=%8.1f%n",
-                cell.name(), cell.batch(), storage.configName(), eventsPerSecond, eventsPerSecond * stateBytes / 1e9);
+        System.out.printf(Locale.ROOT, "%-6s batch=%-6d matmul=%-7s states=%-8s events/s=%12.0f  state GB/s=%8.1f%n",
+                cell.name(), cell.batch(), precision.configName(), storage.configName(), eventsPerSecond,
+                eventsPerSecond * stateBytes / 1e9);
     }
 
     private void measure(Cell cell, MambaConfig config, MambaEngine eng, int batchSize) {

@@ -285,7 +285,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                     + " bytes is too small: the model, a bundle of " + settings.bundleSize() + " events and "
                     + slots + " resident states need " + needed + " bytes on the device");
         }
-        return new CudaEngine(model, device, StateCodec.FLOAT32, slots);
+        return new CudaEngine(model, device, StateCodec.FLOAT32, slots, settings.cudaMatmulPrecision());
     }
 
     /** The device Flink's external resource framework assigned ("gpu", property "index"), else the setting. */

@@ -1,5 +1,6 @@
 package io.flinkmamba.operator;
 
+import io.flinkmamba.engine.cuda.MatmulPrecision;
 import io.flinkmamba.event.AnomalyLikelihood;
 import io.flinkmamba.state.StateCodec;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -46,6 +47,7 @@ public final class MambaOperatorBuilder<IN, OUT> {
     private String engine = MambaOptions.ENGINE.defaultValue();
     private int cudaDevice = MambaOptions.CUDA_DEVICE.defaultValue();
     private long cudaMemoryBudget = MambaOptions.CUDA_MEMORY_BUDGET.defaultValue();
+    private MatmulPrecision cudaMatmulPrecision = MambaOptions.CUDA_MATMUL_PRECISION.defaultValue();
     private Duration sessionGap = MambaOptions.SESSION_GAP.defaultValue();
     private boolean sessionGapEventTime = MambaOptions.SESSION_EVENT_TIME.defaultValue();
     private Duration stateTtl = MambaOptions.STATE_TTL.defaultValue();
@@ -72,6 +74,7 @@ public final class MambaOperatorBuilder<IN, OUT> {
         config.getOptional(MambaOptions.ENGINE).ifPresent(v -> engine = v);
         config.getOptional(MambaOptions.CUDA_DEVICE).ifPresent(v -> cudaDevice = v);
         config.getOptional(MambaOptions.CUDA_MEMORY_BUDGET).ifPresent(v -> cudaMemoryBudget = v);
+        config.getOptional(MambaOptions.CUDA_MATMUL_PRECISION).ifPresent(v -> cudaMatmulPrecision = v);
         config.getOptional(MambaOptions.SESSION_GAP).ifPresent(v -> sessionGap = v);
         config.getOptional(MambaOptions.SESSION_EVENT_TIME).ifPresent(v -> sessionGapEventTime = v);
         config.getOptional(MambaOptions.STATE_TTL).ifPresent(v -> stateTtl = v);
@@ -153,6 +156,12 @@ public final class MambaOperatorBuilder<IN, OUT> {
         return this;
     }
 
+    /** How the cuda engine's matrix products use tensor cores (default HIGHEST: float32 accuracy). */
+    public MambaOperatorBuilder<IN, OUT> cudaMatmulPrecision(MatmulPrecision precision) {
+        this.cudaMatmulPrecision = precision;
+        return this;
+    }
+
     /** Keys idle longer than {@code gap} (event time, else processing time) start a fresh state. */
     public MambaOperatorBuilder<IN, OUT> sessionGap(Duration gap, boolean eventTime) {
         this.sessionGap = gap;
@@ -183,7 +192,8 @@ public final class MambaOperatorBuilder<IN, OUT> {
     /** The validated settings; also checked by {@link #applyTo}. */
     public MambaOperatorSettings settings() {
         return new MambaOperatorSettings(modelDir, bundleSize, bundleBytes, maxBundleDelay, stateCodec, cacheSize,
-                engine, cudaDevice, cudaMemoryBudget, sessionGap, sessionGapEventTime, stateTtl, onModelMismatch, eventTimeOrdering);
+                engine, cudaDevice, cudaMemoryBudget, cudaMatmulPrecision, sessionGap, sessionGapEventTime, stateTtl,
+                onModelMismatch, eventTimeOrdering);
     }
 
     /** The operator, for tests and for callers that wire it themselves. */

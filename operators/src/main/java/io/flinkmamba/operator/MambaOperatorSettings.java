@@ -1,5 +1,6 @@
 package io.flinkmamba.operator;
 
+import io.flinkmamba.engine.cuda.MatmulPrecision;
 import io.flinkmamba.state.StateCodec;
 
 import java.io.Serializable;
@@ -17,6 +18,7 @@ import java.time.Duration;
  * @param engine            the engine: cpu, cuda, or auto (cuda where a device and kernels are present)
  * @param cudaDevice        the CUDA device when Flink's external resource "gpu" names none; -1: device 0
  * @param cudaMemoryBudget  device memory one subtask may use, in bytes; 0: no limit
+ * @param cudaMatmulPrecision how the cuda engine's matrix products use tensor cores
  * @param sessionGap        a key idle longer starts a fresh state; zero: no sessions
  * @param sessionGapEventTime the gap is measured in event time (else processing time)
  * @param stateTtl          a key's state expires after this much processing time without events; zero: never
@@ -34,6 +36,7 @@ public record MambaOperatorSettings(
         String engine,
         int cudaDevice,
         long cudaMemoryBudget,
+        MatmulPrecision cudaMatmulPrecision,
         Duration sessionGap,
         boolean sessionGapEventTime,
         Duration stateTtl,
@@ -49,6 +52,7 @@ public record MambaOperatorSettings(
         require(engine.equals("cpu") || engine.equals("cuda") || engine.equals("auto"),
                 "engine '" + engine + "' is not one of cpu, cuda, auto");
         require(cudaMemoryBudget >= 0, "the CUDA memory budget must not be negative");
+        require(cudaMatmulPrecision != null, "a CUDA matmul precision is required");
         require(!sessionGap.isNegative(), "session gap must not be negative");
         require(!stateTtl.isNegative(), "state TTL must not be negative");
     }

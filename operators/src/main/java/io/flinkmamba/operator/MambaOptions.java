@@ -1,5 +1,6 @@
 package io.flinkmamba.operator;
 
+import io.flinkmamba.engine.cuda.MatmulPrecision;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
@@ -47,6 +48,13 @@ public final class MambaOptions {
             .longType().defaultValue(0L)
             .withDescription("Device memory in bytes one subtask may use (weights, scratch); 0: no limit. A budget "
                     + "too small for the model and bundle fails at startup.");
+
+    public static final ConfigOption<MatmulPrecision> CUDA_MATMUL_PRECISION = ConfigOptions
+            .key("mamba.cuda.matmul-precision")
+            .enumType(MatmulPrecision.class).defaultValue(MatmulPrecision.HIGHEST)
+            .withDescription("The cuda engine's matrix products: HIGHEST keeps float32 accuracy (split TF32 on tensor "
+                    + "cores), HIGH takes plain TF32 tensor cores (about 1e-4 relative error, about three times the "
+                    + "products' throughput), as PyTorch's float32 matmul precision.");
 
     public static final ConfigOption<Duration> SESSION_GAP = ConfigOptions.key("mamba.session.gap")
             .durationType().defaultValue(Duration.ZERO)

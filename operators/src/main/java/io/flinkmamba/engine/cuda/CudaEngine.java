@@ -105,9 +105,10 @@ public final class CudaEngine implements MambaEngine {
     private record GraphShape(int start, int rows, boolean tokens, boolean logits) {}
 
     /**
-     * The GEMM kernels by tile width, 128, 64 and 32: on tensor cores (split TF32, float32 accuracy) where
-     * every product's k and row strides are multiples of 4, else the float32 FMA ones. One family per model,
-     * whatever the batch, so that a key's results never depend on how its batch was cut.
+     * The GEMM kernels by tile width, 128, 64 and 32: on tensor cores (split TF32 for float32 accuracy, or
+     * plain TF32 for {@link MatmulPrecision#HIGH}) where every product's k and row strides are multiples of 4,
+     * else the float32 FMA ones. One family per engine, whatever the batch, so that a key's results never
+     * depend on how its batch was cut.
      */
     private final CUfunction[] gemms;
     private final CUfunction embed;
@@ -183,12 +184,19 @@ public final class CudaEngine implements MambaEngine {
         }
     }
 
+    /** An engine whose matrix products keep float32 accuracy ({@link MatmulPrecision#HIGHEST}). */
+    public CudaEngine(MambaModel model, int deviceIndex, StateCodec storage, int residentSlots) {
+        this(model, deviceIndex, storage, residentSlots, MatmulPrecision.HIGHEST);
+    }
+
     /**
      * @param deviceIndex   the CUDA device
      * @param storage       how slot pools store states: FLOAT32, FLOAT16 or BFLOAT16
      * @param residentSlots states kept on the device between calls (0: none)
+     * @param precision     how the matrix products use tensor cores
      */
-    public CudaEngine(MambaModel model, int deviceIndex, StateCodec storage, int residentSlots) {
+    public CudaEngine(MambaModel model, int deviceIndex, StateCodec storage, int residentSlots,
+                      MatmulPrecision precision) {
         this.model = model;
         this.c = model.config();
         this.layout = c.stateLayout();
@@ -213,7 +221,8 @@ public final class CudaEngine implements MambaEngine {
         }
         launchStream = streams[0];
         cuEventCreate(firstStreamQueued, CUevent_flags.CU_EVENT_DISABLE_TIMING);
-        String family = tensorCoreSizes(c) ? "gemm_tc" : "gemm_nt";
+        String family = !tensorCoreSizes(c) ? "gemm_nt"
+                : precision == MatmulPrecision.HIGH ? "gemm_tf32_" : "gemm_tc";
         gemms = new CUfunction[] {function(family + "128"), function(family + "64"), function(family + "32")};
         embed = function("embed");
         addNorm = function("add_norm");

@@ -58,6 +58,13 @@ class CudaEngineTest {
         compare(config, storage, batchSize, 4);
     }
 
+    /** TF32 products (matmul precision HIGH) stay within 5e-3 of the float32 CPU engine, states and outputs. */
+    @ParameterizedTest
+    @MethodSource("cases")
+    void tf32ProductsStayWithinTheirTolerance(MambaConfig config, StateCodec storage, int batchSize) {
+        compare(config, storage, batchSize, 4, MatmulPrecision.HIGH, storage == StateCodec.FLOAT32 ? 5e-3 : 2e-2);
+    }
+
     @Test
     void batchesAboveTheGridLimitOf65535Rows() {
         compare(RandomModels.config(LayerType.MAMBA1, 16, 1, 0, 16), StateCodec.FLOAT32, 100_000, 2);
@@ -70,13 +77,17 @@ class CudaEngineTest {
      * rounding.
      */
     private static void compare(MambaConfig config, StateCodec storage, int batchSize, int steps) {
+        compare(config, storage, batchSize, steps, MatmulPrecision.HIGHEST, storage == StateCodec.FLOAT32 ? 1e-4 : 2e-2);
+    }
+
+    private static void compare(MambaConfig config, StateCodec storage, int batchSize, int steps,
+                                MatmulPrecision precision, double tolerance) {
         MambaModel model = RandomModels.create(config, 17, 0.2f);
         StateLayout layout = config.stateLayout();
         boolean tokens = config.hasLmHead();
         StepBatch.Input input = tokens ? StepBatch.Input.TOKENS : StepBatch.Input.FEATURES;
         SplittableRandom random = new SplittableRandom(batchSize);
-        double tolerance = storage == StateCodec.FLOAT32 ? 1e-4 : 2e-2;
-        try (CpuEngine cpu = new CpuEngine(model); CudaEngine gpu = new CudaEngine(model, 0, storage, 0)) {
+        try (CpuEngine cpu = new CpuEngine(model); CudaEngine gpu = new CudaEngine(model, 0, storage, 0, precision)) {
             StepBatch expected = cpu.newBatch(batchSize, input, tokens);
             StepBatch actual = gpu.newBatch(batchSize, input, tokens);
             expected.size(batchSize);
@@ -102,7 +113,8 @@ class CudaEngineTest {
                         storage.decode(layout, codec, expected.states(), r * layout.floatsPerKey());
                     }
                 }
-                String what = String.format(Locale.ROOT, "%s %s batch %d step %d", config.layer(), storage, batchSize, t);
+                String what = String.format(Locale.ROOT, "%s %s %s batch %d step %d", config.layer(), storage,
+                        precision, batchSize, t);
                 assertClose(expected.hidden(), actual.hidden(), tolerance, what + " hidden");
                 assertClose(expected.states(), actual.states(), tolerance, what + " states");
                 if (tokens) {

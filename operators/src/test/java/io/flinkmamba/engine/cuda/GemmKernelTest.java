@@ -34,9 +34,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Each GEMM kernel (float32 FMA and split-TF32 tensor-core, every tile width) against a double-precision
- * reference on random inputs (error within 1e-5 of the sum of the products' magnitudes: float32 gives about
- * 1e-7, split TF32 about 1e-6, plain TF32 would give 1e-4), with sizes that leave partial tiles in every dimension; and within a family,
+ * Each GEMM kernel (float32 FMA, split-TF32 and TF32 tensor-core, every tile width) against a double-precision
+ * reference on random inputs, with sizes that leave partial tiles in every dimension: the error within 1e-5 of
+ * the sum of the products' magnitudes for the float32-accurate families (float32 gives about 1e-7, split TF32
+ * about 1e-6), within 2e-3 for TF32 (10-bit mantissas: about 1e-4, at worst 2^-10); and within a family,
  * every tile width gives the same bits (the engine may cut a batch differently from one call to the next).
  * Skipped where there is no CUDA device.
  */
@@ -95,7 +96,8 @@ class GemmKernelTest {
         CUdeviceptr dc = new CUdeviceptr();
         cuMemAlloc(dc, (long) m * n * Float.BYTES);
         try {
-            for (String family : new String[] {"gemm_nt", "gemm_tc"}) {
+            for (String family : new String[] {"gemm_nt", "gemm_tc", "gemm_tf32_"}) {
+                double tolerance = family.equals("gemm_tf32_") ? 2e-3 : 1e-5;
                 float[] first = null;
                 for (int tile : TILES) {
                     String name = family + tile;
@@ -113,7 +115,7 @@ class GemmKernelTest {
                     for (int i = 0; i < c.length; i++) {
                         double error = Math.abs(c[i] - reference[i]) / magnitude[i];
                         int at = i;
-                        assertTrue(error <= 1e-5, () -> name + " at (" + at / n + ", " + at % n + "): " + c[at]
+                        assertTrue(error <= tolerance, () -> name + " at (" + at / n + ", " + at % n + "): " + c[at]
                                 + " vs " + reference[at] + ", error " + error);
                     }
                     if (first == null) {
