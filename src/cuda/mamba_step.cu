@@ -720,20 +720,20 @@ __device__ void scatter_states(const float* __restrict__ in, S* __restrict__ poo
     store(pool + slots[r] * slot_stride + idx % slot_stride, in[idx]);
 }
 
-#define SSM_KERNELS(SUFFIX, S, VARIANT, VEC)                                                             \
-extern "C" __global__ void __launch_bounds__(SSM_BLOCK, 4) ssm1_step##VARIANT##_##SUFFIX(const float* xz, int xz_stride, const float* xc, \
-        const float* xdbl, int xdbl_stride, int dt_rank, const float* dt, S* pool, const int* slots,     \
-        int64_t slot_stride, int64_t ssm_offset, const float* a, const float* dt_bias, const float* skip,\
-        float* y, int rows, int d_inner, int d_state) {                                                  \
-    ssm1_step<VEC, S>(xz, xz_stride, xc, xdbl, xdbl_stride, dt_rank, dt, pool, slots, slot_stride,      \
-                      ssm_offset, a, dt_bias, skip, y, rows, d_inner, d_state);                          \
-}                                                                                                        \
-extern "C" __global__ void __launch_bounds__(SSM_BLOCK, 4) ssm2_step##VARIANT##_##SUFFIX(const float* zxbcdt, int in_stride,             \
-        const float* xbc, S* pool, const int* slots, int64_t slot_stride, int64_t ssm_offset,            \
-        const float* a, const float* dt_bias, const float* skip, int skip_per_channel, float* y,         \
-        int rows, int d_inner, int d_state, int head_dim, int n_groups) {                                \
-    ssm2_step<VEC, S>(zxbcdt, in_stride, xbc, pool, slots, slot_stride, ssm_offset, a, dt_bias, skip,    \
-                      skip_per_channel, y, rows, d_inner, d_state, head_dim, n_groups);                  \
+#define SSM_KERNELS(SUFFIX, S, VARIANT, VEC)                                                                     \
+extern "C" __global__ void __launch_bounds__(SSM_BLOCK, 4) ssm1_step##VARIANT##_##SUFFIX(const float* xz,        \
+        int xz_stride, const float* xc, const float* xdbl, int xdbl_stride, int dt_rank, const float* dt,        \
+        S* pool, const int* slots, int64_t slot_stride, int64_t ssm_offset, const float* a,                      \
+        const float* dt_bias, const float* skip, float* y, int rows, int d_inner, int d_state) {                 \
+    ssm1_step<VEC, S>(xz, xz_stride, xc, xdbl, xdbl_stride, dt_rank, dt, pool, slots, slot_stride,               \
+                      ssm_offset, a, dt_bias, skip, y, rows, d_inner, d_state);                                  \
+}                                                                                                                \
+extern "C" __global__ void __launch_bounds__(SSM_BLOCK, 4) ssm2_step##VARIANT##_##SUFFIX(                        \
+        const float* zxbcdt, int in_stride, const float* xbc, S* pool, const int* slots, int64_t slot_stride,    \
+        int64_t ssm_offset, const float* a, const float* dt_bias, const float* skip, int skip_per_channel,       \
+        float* y, int rows, int d_inner, int d_state, int head_dim, int n_groups) {                              \
+    ssm2_step<VEC, S>(zxbcdt, in_stride, xbc, pool, slots, slot_stride, ssm_offset, a, dt_bias, skip,            \
+                      skip_per_channel, y, rows, d_inner, d_state, head_dim, n_groups);                          \
 }
 
 #define STATE_KERNELS(SUFFIX, S)                                                                         \
