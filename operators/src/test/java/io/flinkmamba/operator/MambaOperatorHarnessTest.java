@@ -1,9 +1,11 @@
 package io.flinkmamba.operator;
 
+import io.flinkmamba.engine.cuda.MatmulPrecision;
 import io.flinkmamba.model.MambaConfig.LayerType;
 import io.flinkmamba.operator.OperatorFixture.Result;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.runtime.state.VoidNamespace;
@@ -440,5 +442,21 @@ class MambaOperatorHarnessTest {
         assertTrue(e.getMessage().contains("no CUDA device"), e.getMessage());
         assertTrue(assertThrows(IllegalArgumentException.class, () -> f.builder().engine("tpu").settings())
                 .getMessage().contains("cpu, cuda, auto"));
+    }
+
+    @Test
+    void matmulPrecisionComesFromTheConfigurationOrTheBuilder() throws Exception {
+        OperatorFixture f = new OperatorFixture(dir, LayerType.MAMBA1);
+        assertEquals(MatmulPrecision.HIGHEST, f.builder().settings().cudaMatmulPrecision());
+        Configuration config = new Configuration();
+        config.setString("mamba.cuda.matmul-precision", "high");
+        assertEquals(MatmulPrecision.HIGH, f.builder().configure(config).settings().cudaMatmulPrecision());
+        assertEquals(MatmulPrecision.HIGHEST, f.builder().configure(config)
+                .cudaMatmulPrecision(MatmulPrecision.HIGHEST).settings().cudaMatmulPrecision());
+        config.setString("mamba.cuda.matmul-precision", "medium");
+        assertThrows(IllegalArgumentException.class, () -> f.builder().configure(config));
+        assertEquals(MatmulPrecision.HIGH, MatmulPrecision.parse(" High "));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> MatmulPrecision.parse("fp8"))
+                .getMessage().contains("highest, high"));
     }
 }
