@@ -511,13 +511,22 @@ __device__ __forceinline__ void locate(Channel<S> (&item)[Lanes<VEC>::ITEMS], in
     }
 }
 
-// V consecutive floats, as one access when V is 4 (p 16-byte aligned).
-template <int V>
-__device__ __forceinline__ void load_floats(const float* p, float (&v)[V]) {
+// V consecutive values (float32 or a state type), as one access when V is 4 (p aligned as load4 needs).
+template <int V, typename S>
+__device__ __forceinline__ void load_values(const S* p, float (&v)[V]) {
     if constexpr (V == 4) {
         load4(p, v);
     } else {
-        v[0] = *p;
+        v[0] = load(p);
+    }
+}
+
+template <int V, typename S>
+__device__ __forceinline__ void store_values(S* p, const float (&v)[V]) {
+    if constexpr (V == 4) {
+        store4(p, v);
+    } else {
+        store(p, v[0]);
     }
 }
 
@@ -538,11 +547,7 @@ __device__ __forceinline__ void update_rows(const Channel<S> (&item)[Lanes<VEC>:
             for (int k = 0; k < L::BATCH; k++) {
                 int n = n0 + k * STEP;
                 if (!item[j].active || n >= d_state) continue;
-                if constexpr (VEC) {
-                    load4(item[j].h + n, v[j][k]);
-                } else {
-                    v[j][k][0] = load(item[j].h + n);
-                }
+                load_values<V>(item[j].h + n, v[j][k]);
             }
         }
 #pragma unroll
@@ -552,19 +557,15 @@ __device__ __forceinline__ void update_rows(const Channel<S> (&item)[Lanes<VEC>:
                 int n = n0 + k * STEP;
                 if (!item[j].active || n >= d_state) continue;
                 float bv[V], cv[V], dv[V];
-                load_floats<V>(item[j].b + n, bv);
-                load_floats<V>(item[j].c + n, cv);
+                load_values<V>(item[j].b + n, bv);
+                load_values<V>(item[j].c + n, cv);
                 decay(j, n, dv);
 #pragma unroll
                 for (int i = 0; i < V; i++) {
                     v[j][k][i] = fmaf(v[j][k][i], dv[i], item[j].delta * bv[i] * item[j].x);
                     acc[j] = fmaf(v[j][k][i], cv[i], acc[j]);
                 }
-                if constexpr (VEC) {
-                    store4(item[j].h + n, v[j][k]);
-                } else {
-                    store(item[j].h + n, v[j][k][0]);
-                }
+                store_values<V>(item[j].h + n, v[j][k]);
             }
         }
     }
@@ -609,7 +610,7 @@ __device__ void ssm1_step(const float* __restrict__ xz, int xz_stride, const flo
     constexpr int V = L::PER_ACCESS;
     update_rows<VEC>(item, lane, d_state, [&](int j, int n, float (&d)[V]) {
         float av[V];
-        load_floats<V>(arow[j] + n, av);
+        load_values<V>(arow[j] + n, av);
 #pragma unroll
         for (int i = 0; i < V; i++) d[i] = __expf(item[j].delta * av[i]);
     }, acc);
