@@ -20,7 +20,8 @@ final class VectorCpuKernels implements CpuKernels {
      * Register-blocked: for each group of four 16-column slices of a weight block (k x 256 bytes), six rows
      * at a time accumulate in 24 vector registers over all of k (each weight vector loaded feeds six FMAs,
      * each broadcast input four; measured 72 -> 92 GFLOP/s against four rows by two slices for the medium
-     * model's in_proj at 1024 rows on one AVX-512 core), then four rows, then one at a time. A last pair of
+     * model's in_proj at 1024 rows on one AVX-512 core), then four rows by two slices twice (at most five rows
+are left), then one at a time. A last pair of
      * slices goes four rows by two slices (eight independent FMA chains keep both FMA pipes busy through the
      * FMA latency), a last single slice four rows by one; tail columns go scalar. Every output is the same
      * sequence of FMAs over k whichever kernel computes it, so results do not depend on the row count.
@@ -42,8 +43,11 @@ final class VectorCpuKernels implements CpuKernels {
                                 cOff + i * ldc + j0 + j, ldc);
                     }
                     for (; i + 3 < m; i += 4) {
-                        fourRowsFourSlices(a, aOff + i * lda, lda, rows, k, j, bias, j0, c,
-                                cOff + i * ldc + j0 + j, ldc);
+                        for (int pair = 0; pair < 4; pair += 2) {
+                            int jp = j + pair * LANES;
+                            fourRowsTwoSlices(a, aOff + i * lda, lda, rows, k, jp, bias, j0, c,
+                                    cOff + i * ldc + j0 + jp, ldc);
+                        }
                     }
                     for (; i < m; i++) {
                         for (int slice = 0; slice < 4; slice++) {
@@ -258,80 +262,6 @@ final class VectorCpuKernels implements CpuKernels {
         b5.intoArray(c, o + 5 * ldc + LANES);
         c5.intoArray(c, o + 5 * ldc + 2 * LANES);
         d5.intoArray(c, o + 5 * ldc + 3 * LANES);
-    }
-
-    /** Four rows of a against four adjacent 16-column slices: 16 accumulators, each weight load feeds 4 FMAs. */
-    private static void fourRowsFourSlices(float[] a, int p0, int lda, float[][] rows, int k, int j, float[] bias,
-                                           int j0, float[] c, int o, int ldc) {
-        FloatVector initA = bias == null ? FloatVector.zero(SPECIES) : FloatVector.fromArray(SPECIES, bias, j0 + j);
-        FloatVector initB = bias == null ? FloatVector.zero(SPECIES)
-                : FloatVector.fromArray(SPECIES, bias, j0 + j + LANES);
-        FloatVector initC = bias == null ? FloatVector.zero(SPECIES)
-                : FloatVector.fromArray(SPECIES, bias, j0 + j + 2 * LANES);
-        FloatVector initD = bias == null ? FloatVector.zero(SPECIES)
-                : FloatVector.fromArray(SPECIES, bias, j0 + j + 3 * LANES);
-        int p1 = p0 + lda;
-        int p2 = p1 + lda;
-        int p3 = p2 + lda;
-        FloatVector a0 = initA;
-        FloatVector a1 = initA;
-        FloatVector a2 = initA;
-        FloatVector a3 = initA;
-        FloatVector b0 = initB;
-        FloatVector b1 = initB;
-        FloatVector b2 = initB;
-        FloatVector b3 = initB;
-        FloatVector c0 = initC;
-        FloatVector c1 = initC;
-        FloatVector c2 = initC;
-        FloatVector c3 = initC;
-        FloatVector d0 = initD;
-        FloatVector d1 = initD;
-        FloatVector d2 = initD;
-        FloatVector d3 = initD;
-        for (int kk = 0; kk < k; kk++) {
-            float[] row = rows[kk];
-            FloatVector wa = FloatVector.fromArray(SPECIES, row, j);
-            FloatVector wb = FloatVector.fromArray(SPECIES, row, j + LANES);
-            FloatVector wc = FloatVector.fromArray(SPECIES, row, j + 2 * LANES);
-            FloatVector wd = FloatVector.fromArray(SPECIES, row, j + 3 * LANES);
-            FloatVector x = FloatVector.broadcast(SPECIES, a[p0 + kk]);
-            a0 = wa.fma(x, a0);
-            b0 = wb.fma(x, b0);
-            c0 = wc.fma(x, c0);
-            d0 = wd.fma(x, d0);
-            x = FloatVector.broadcast(SPECIES, a[p1 + kk]);
-            a1 = wa.fma(x, a1);
-            b1 = wb.fma(x, b1);
-            c1 = wc.fma(x, c1);
-            d1 = wd.fma(x, d1);
-            x = FloatVector.broadcast(SPECIES, a[p2 + kk]);
-            a2 = wa.fma(x, a2);
-            b2 = wb.fma(x, b2);
-            c2 = wc.fma(x, c2);
-            d2 = wd.fma(x, d2);
-            x = FloatVector.broadcast(SPECIES, a[p3 + kk]);
-            a3 = wa.fma(x, a3);
-            b3 = wb.fma(x, b3);
-            c3 = wc.fma(x, c3);
-            d3 = wd.fma(x, d3);
-        }
-        a0.intoArray(c, o);
-        b0.intoArray(c, o + LANES);
-        c0.intoArray(c, o + 2 * LANES);
-        d0.intoArray(c, o + 3 * LANES);
-        a1.intoArray(c, o + ldc);
-        b1.intoArray(c, o + ldc + LANES);
-        c1.intoArray(c, o + ldc + 2 * LANES);
-        d1.intoArray(c, o + ldc + 3 * LANES);
-        a2.intoArray(c, o + 2 * ldc);
-        b2.intoArray(c, o + 2 * ldc + LANES);
-        c2.intoArray(c, o + 2 * ldc + 2 * LANES);
-        d2.intoArray(c, o + 2 * ldc + 3 * LANES);
-        a3.intoArray(c, o + 3 * ldc);
-        b3.intoArray(c, o + 3 * ldc + LANES);
-        c3.intoArray(c, o + 3 * ldc + 2 * LANES);
-        d3.intoArray(c, o + 3 * ldc + 3 * LANES);
     }
 
     private static void oneRow(float[] a, int p0, float[][] rows, int k, int j, float[] bias, int j0, float[] c,
