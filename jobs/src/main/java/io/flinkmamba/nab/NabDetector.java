@@ -2,8 +2,6 @@ package io.flinkmamba.nab;
 
 import io.flinkmamba.event.AnomalyLikelihood;
 
-import java.util.Arrays;
-
 /**
  * The anomaly score the NAB detector reports for a row, formed from the operator's anomaly likelihood as the
  * numenta (HTM) NAB detector forms it from its own:
@@ -46,7 +44,7 @@ public final class NabDetector {
      * likelihood becomes the state's previous one.
      */
     public static double next(double[] state, double likelihood, double seasonalResidual, boolean spatialAnomaly) {
-        double seasonal = seasonalLikelihood(state, seasonalResidual);
+        double seasonal = SEASONAL.update(state, SEASONAL_STATE, Math.abs(seasonalResidual), Double.NaN);
         if (!Double.isNaN(seasonal) && !Double.isNaN(likelihood)) {
             likelihood = Math.max(likelihood, seasonal);
         }
@@ -68,13 +66,6 @@ public final class NabDetector {
             state[1] = QUIET_ROWS;
         }
         return score;
-    }
-
-    private static double seasonalLikelihood(double[] state, double seasonalResidual) {
-        double[] fit = Arrays.copyOfRange(state, SEASONAL_STATE, STATE_SIZE);
-        double l = SEASONAL.update(fit, Math.abs(seasonalResidual), Double.NaN);
-        System.arraycopy(fit, 0, state, SEASONAL_STATE, fit.length);
-        return l;
     }
 
     private static double logScale(double likelihood) {

@@ -106,6 +106,15 @@ public final class AnomalyLikelihood implements java.io.Serializable {
             throw new IllegalArgumentException("anomaly likelihood state has " + state.length + " values, expected "
                     + stateSize());
         }
+        return update(state, 0, score, improbability);
+    }
+
+    /** {@link #update(double[], double, double)} on the state in {@code state[offset, offset + stateSize())}. */
+    public double update(double[] state, int offset, double score, double improbability) {
+        if (offset < 0 || offset + stateSize() > state.length) {
+            throw new IllegalArgumentException("anomaly likelihood state at " + offset + " needs " + stateSize()
+                    + " values, the array has " + state.length);
+        }
         if (input.score() && Double.isNaN(score) || input.improbability() && Double.isNaN(improbability)) {
             return Double.NaN;
         }
@@ -114,17 +123,17 @@ public final class AnomalyLikelihood implements java.io.Serializable {
         }
         double likelihood = 0;
         if (input.score()) {
-            likelihood = update(state, 0, score, MIN_STD);
+            likelihood = fit(state, offset, score, MIN_STD);
         }
         if (input.improbability()) {
-            likelihood = Math.max(likelihood, update(state, input.score() ? blockSize() : 0, improbability,
+            likelihood = Math.max(likelihood, fit(state, offset + (input.score() ? blockSize() : 0), improbability,
                     Math.sqrt(MIN_IMPROBABILITY_VARIANCE)));
         }
         return likelihood;
     }
 
     /** One input's fit, in the block at {@code at}. */
-    private double update(double[] state, int at, double value, double minStd) {
+    private double fit(double[] state, int at, double value, double minStd) {
         long n = (long) state[at];
         state[at + 3 + (int) (n % shortWindow)] = value;
         n++;

@@ -114,4 +114,20 @@ class AnomalyLikelihoodTest {
         assertEquals(0.977249868, AnomalyLikelihood.upperTail(-2), 1e-7);
         assertEquals(2.866515719e-7, AnomalyLikelihood.upperTail(5), 1e-12);
     }
+
+    @Test
+    void aStateInsideALargerArrayUpdatesLikeItsOwnArray() {
+        AnomalyLikelihood likelihood = new AnomalyLikelihood(3, 50, 5, AnomalyLikelihood.Input.SCORE_AND_IMPROBABILITY);
+        double[] own = new double[likelihood.stateSize()];
+        double[] larger = new double[likelihood.stateSize() + 4];
+        SplittableRandom random = new SplittableRandom(5);
+        for (int i = 0; i < 40; i++) {
+            double score = random.nextGaussian();
+            double improbability = random.nextDouble();
+            assertEquals(likelihood.update(own, score, improbability), likelihood.update(larger, 2, score, improbability));
+        }
+        assertEquals(0.0, larger[0]);
+        assertEquals(0.0, larger[larger.length - 1]);
+        assertThrows(IllegalArgumentException.class, () -> likelihood.update(larger, 5, 1.0, 0.5));
+    }
 }
