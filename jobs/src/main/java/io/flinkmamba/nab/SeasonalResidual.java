@@ -76,8 +76,8 @@ public final class SeasonalResidual {
         long day = (long) state[ROWS_PER_DAY];
         long week = DAYS_PER_WEEK * day;
         if (row < PERIODS * week) {
-            addPair(state, LAG_SUMS, history, row, day);
-            addPair(state, LAG_SUMS + SUMS, history, row, week);
+            addPair(state, LAG_SUMS, history, row, day, value);
+            addPair(state, LAG_SUMS + SUMS, history, row, week, value);
             if (row + 1 == PERIODS * day) {
                 state[PERIOD] = autocorrelation(state, LAG_SUMS) > MIN_AUTOCORRELATION ? day : 0;
             } else if (row + 1 == PERIODS * week) {
@@ -111,12 +111,13 @@ public final class SeasonalResidual {
         return (long) state[PERIOD];
     }
 
-    private static void addPair(double[] state, int at, History history, long row, long lag) throws Exception {
+    /** Adds the pair (the value {@code lag} rows back, this row's {@code later}) to the lag's sums at {@code at}. */
+    private static void addPair(double[] state, int at, History history, long row, long lag, double later)
+            throws Exception {
         if (row < lag) {
             return;
         }
         double earlier = history.get(row - lag);
-        double later = history.get(row);
         state[at] += 1;
         state[at + 1] += earlier;
         state[at + 2] += later;
