@@ -24,6 +24,15 @@ class CpuKernelsTest {
         return out;
     }
 
+    /** |gaussian * scale| * factor: positive time steps (factor > 0) or negative A (factor < 0). */
+    private static float[] magnitudes(SplittableRandom random, int n, double scale, float factor) {
+        float[] out = randoms(random, n, scale);
+        for (int i = 0; i < n; i++) {
+            out[i] = Math.abs(out[i]) * factor;
+        }
+        return out;
+    }
+
     private static void assertClose(float expected, float actual, float relative, String what) {
         assertEquals(expected, actual, relative * Math.max(Math.abs(expected), 1e-30f) + 1e-30f, what);
     }
@@ -147,14 +156,8 @@ class CpuKernelsTest {
         SplittableRandom random = new SplittableRandom(2);
         for (int ds : new int[] {1, 5, 16, 17, 64}) {
             int channels = 37;
-            float[] delta = randoms(random, channels + 2, 1);
-            for (int i = 0; i < delta.length; i++) {
-                delta[i] = Math.abs(delta[i]) * 4;
-            }
-            float[] a = randoms(random, channels * ds, 8);
-            for (int i = 0; i < a.length; i++) {
-                a[i] = -Math.abs(a[i]);
-            }
+            float[] delta = magnitudes(random, channels + 2, 1, 4);
+            float[] a = magnitudes(random, channels * ds, 8, -1);
             float[] expected = new float[channels * ds];
             float[] actual = new float[channels * ds];
             reference.decays(delta, 2, a, expected, channels, ds);
@@ -269,14 +272,8 @@ class CpuKernelsTest {
         SplittableRandom random = new SplittableRandom(8);
         for (int ds : new int[] {1, 5, 16, 17, 64}) {
             int channels = 37;
-            float[] delta = randoms(random, channels + 2, 1);
-            for (int i = 0; i < delta.length; i++) {
-                delta[i] = Math.abs(delta[i]) * 4;
-            }
-            float[] a = randoms(random, channels * ds, 8);
-            for (int i = 0; i < a.length; i++) {
-                a[i] = -Math.abs(a[i]);
-            }
+            float[] delta = magnitudes(random, channels + 2, 1, 4);
+            float[] a = magnitudes(random, channels * ds, 8, -1);
             float[] x = randoms(random, channels + 3, 1);
             float[] h = randoms(random, 2 + channels * ds, 1);
             float[] bc = randoms(random, 2 * ds + 7, 1);

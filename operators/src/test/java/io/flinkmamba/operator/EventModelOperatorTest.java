@@ -84,6 +84,16 @@ class EventModelOperatorTest {
         return harness;
     }
 
+    /** Each event at its index as timestamp, then the end of input. */
+    private static void feed(
+            KeyedOneInputStreamOperatorTestHarness<String, Tuple3<String, Double, String>, Result> harness,
+            List<Tuple3<String, Double, String>> events) throws Exception {
+        for (int i = 0; i < events.size(); i++) {
+            harness.processElement(events.get(i), i);
+        }
+        harness.endInput();
+    }
+
     private static List<Tuple3<String, Double, String>> events(int keys, int count, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         List<Tuple3<String, Double, String>> events = new ArrayList<>();
@@ -160,11 +170,7 @@ class EventModelOperatorTest {
         List<Tuple3<String, Double, String>> events = events(6, 400, 1);
         try (var harness = harness(builder().bundleSize(bundleSize).cacheSize(2))) {
             harness.open();
-            long t = 0;
-            for (var e : events) {
-                harness.processElement(e, t++);
-            }
-            harness.endInput();
+            feed(harness, events);
             List<Result> results = harness.extractOutputValues();
             assertSameResults(reference(events), results);
             assertTrue(Double.isNaN(results.get(0).score()) && Double.isNaN(results.get(0).likelihood()));
@@ -273,10 +279,7 @@ class EventModelOperatorTest {
         }
         try (var harness = harness(builder().bundleSize(20))) {
             harness.open();
-            for (int i = 0; i < events.size(); i++) {
-                harness.processElement(events.get(i), i);
-            }
-            harness.endInput();
+            feed(harness, events);
             double sum = 0;
             int n = 0;
             for (Result r : harness.extractOutputValues()) {
@@ -296,10 +299,7 @@ class EventModelOperatorTest {
         try (var harness = harness(builder().anomalyLikelihood(custom).bundleSize(7))) {
             harness.open();
             List<Tuple3<String, Double, String>> events = events(1, 40, 3);
-            for (int i = 0; i < events.size(); i++) {
-                harness.processElement(events.get(i), i);
-            }
-            harness.endInput();
+            feed(harness, events);
             double[] state = new double[custom.stateSize()];
             List<Result> results = harness.extractOutputValues();
             for (Result r : results) {
@@ -316,10 +316,7 @@ class EventModelOperatorTest {
         try (var harness = harness(builder().anomalyLikelihood(improbabilities).bundleSize(7))) {
             harness.open();
             List<Tuple3<String, Double, String>> events = events(1, 40, 3);
-            for (int i = 0; i < events.size(); i++) {
-                harness.processElement(events.get(i), i);
-            }
-            harness.endInput();
+            feed(harness, events);
             double[] state = new double[improbabilities.stateSize()];
             List<Result> results = harness.extractOutputValues();
             EventFields fields = new EventFields(SCHEMA);
