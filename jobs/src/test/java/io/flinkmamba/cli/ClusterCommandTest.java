@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -58,7 +59,14 @@ class ClusterCommandTest {
             assertEquals(1000, counts.size());
             assertEquals(100L, counts.stream().mapToLong(Long::longValue).max().orElseThrow(), "each key counted to 100");
 
+            // The finished job's slots come back free asynchronously (its JobMaster releases them after the
+            // result was collected): ask again until they have, for at most 30 s.
             CliRun status = CliRun.of("cluster", "status", "--dir", dir.toString());
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!status.out().contains("slots 2 free of 2") && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+                status = CliRun.of("cluster", "status", "--dir", dir.toString());
+            }
             assertEquals(0, status.exit(), status.out());
             assertTrue(status.out().contains("rest " + rest), status.out());
             assertTrue(status.out().contains("taskmanagers registered 2, slots 2 free of 2"), status.out());
