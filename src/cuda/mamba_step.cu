@@ -1,7 +1,7 @@
 // flink-mamba: one recurrent Mamba step for many keys at once, float32 compute.
 //
 // The engine runs, per layer: add_norm -> gemm_nt (in_proj) -> conv_step -> [Mamba-1: gemm_nt (x_proj),
-// gemm_nt (dt_proj), ssm1_step] [Mamba-2: ssm2_step, gated_norm] -> gemm_nt (out_proj); then add_norm
+// gemm_nt (dt_proj, unless ssm1_step computes it), ssm1_step] [Mamba-2: ssm2_step, gated_norm] -> gemm_nt (out_proj); then add_norm
 // (final) and gemm_nt (LM head). Each batch row names its state slot in a pool of slots; a slot holds one
 // key's state in the StateLayout (version 1) order: per layer (d_conv-1) x conv_channels conv inputs
 // (oldest row first), then the ssm rows x d_state. The state kernels read and write every state element
@@ -22,15 +22,7 @@ __device__ __forceinline__ void store(float* p, float v) { *p = v; }
 __device__ __forceinline__ void store(__half* p, float v) { *p = __float2half_rn(v); }
 __device__ __forceinline__ void store(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
 
-// Four consecutive state elements (16-byte aligned for float32, 8-byte for the 16-bit types).
-__device__ __forceinline__ void load4(const float* p, float v[4]) {
-    float4 q = *reinterpret_cast<const float4*>(p);
-    v[0] = q.x; v[1] = q.y; v[2] = q.z; v[3] = q.w;
-}
-__device__ __forceinline__ void store4(float* p, const float v[4]) {
-    *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
-}
-// The 16-bit types move as two pairs in one 8-byte access.
+// Pairs of 16-bit values <-> two floats.
 __device__ __forceinline__ float2 to_float2(__half2 h) { return __half22float2(h); }
 __device__ __forceinline__ float2 to_float2(__nv_bfloat162 h) { return __bfloat1622float2(h); }
 template <typename S2> __device__ __forceinline__ S2 from_floats(float a, float b);
@@ -38,27 +30,6 @@ template <> __device__ __forceinline__ __half2 from_floats(float a, float b) { r
 template <> __device__ __forceinline__ __nv_bfloat162 from_floats(float a, float b) {
     return __floats2bfloat162_rn(a, b);
 }
-
-template <typename S2, typename S>
-__device__ __forceinline__ void load4_pairs(const S* p, float v[4]) {
-    uint2 q = *reinterpret_cast<const uint2*>(p);
-    float2 lo = to_float2(*reinterpret_cast<S2*>(&q.x));
-    float2 hi = to_float2(*reinterpret_cast<S2*>(&q.y));
-    v[0] = lo.x; v[1] = lo.y; v[2] = hi.x; v[3] = hi.y;
-}
-template <typename S2, typename S>
-__device__ __forceinline__ void store4_pairs(S* p, const float v[4]) {
-    S2 lo = from_floats<S2>(v[0], v[1]);
-    S2 hi = from_floats<S2>(v[2], v[3]);
-    uint2 q;
-    q.x = *reinterpret_cast<unsigned*>(&lo);
-    q.y = *reinterpret_cast<unsigned*>(&hi);
-    *reinterpret_cast<uint2*>(p) = q;
-}
-__device__ __forceinline__ void load4(const __half* p, float v[4]) { load4_pairs<__half2>(p, v); }
-__device__ __forceinline__ void store4(__half* p, const float v[4]) { store4_pairs<__half2>(p, v); }
-__device__ __forceinline__ void load4(const __nv_bfloat16* p, float v[4]) { load4_pairs<__nv_bfloat162>(p, v); }
-__device__ __forceinline__ void store4(__nv_bfloat16* p, const float v[4]) { store4_pairs<__nv_bfloat162>(p, v); }
 
 __device__ __forceinline__ float silu(float x) { return x / (1.f + expf(-x)); }
 __device__ __forceinline__ float softplus(float x) { return x > 20.f ? x : log1pf(expf(x)); }
@@ -425,61 +396,23 @@ __device__ void conv_step(const float* __restrict__ in, int in_stride, int in_of
     out[(int64_t)r * channels + ch] = silu(acc);
 }
 
-// The same conv step, a thread per (row, 4 consecutive channels) moving 4 values per access (channels,
-// the window's offset and the slot stride multiples of 4, the input's offset and stride too), the window's
-// rows all loaded before any is stored back, so that its loads are in flight together.
-template <typename S>
-__device__ void conv_step_vec(const float* __restrict__ in, int in_stride, int in_offset, S* __restrict__ pool,
-                              const int* __restrict__ slots, int64_t slot_stride, int64_t window_offset,
-                              const float* __restrict__ taps, const float* __restrict__ bias,
-                              float* __restrict__ out, int rows, int channels, int d_conv) {
-    constexpr int MAX_WINDOW = 3;
-    unsigned quads = channels / 4;
-    unsigned idx = blockIdx.x * blockDim.x + threadIdx.x;
-    if (idx >= (unsigned)rows * quads) return;
-    int r = idx / quads;
-    int ch = idx % quads * 4;
-    S* window = pool + slots[r] * slot_stride + window_offset + ch;
-    float v[MAX_WINDOW + 1][4];
-#pragma unroll
-    for (int t = 0; t < MAX_WINDOW; t++) {
-        if (t < d_conv - 1) load4(window + (int64_t)t * channels, v[t]);
-    }
-    load4(in + (int64_t)r * in_stride + in_offset + ch, v[MAX_WINDOW]);
-    float acc[4];
-#pragma unroll
-    for (int i = 0; i < 4; i++) acc[i] = bias != nullptr ? bias[ch + i] : 0.f;
-#pragma unroll
-    for (int t = 0; t < MAX_WINDOW; t++) {
-        if (t < d_conv - 1) {
-#pragma unroll
-            for (int i = 0; i < 4; i++) acc[i] = fmaf(taps[(ch + i) * d_conv + t], v[t][i], acc[i]);
-            if (t > 0) store4(window + (int64_t)(t - 1) * channels, v[t]);
-        }
-    }
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        acc[i] = silu(fmaf(taps[(ch + i) * d_conv + d_conv - 1], v[MAX_WINDOW][i], acc[i]));
-    }
-    store4(window + (int64_t)(d_conv - 2) * channels, v[MAX_WINDOW]);
-    store4(out + (int64_t)r * channels + ch, acc);
-}
-
-// The selective state updates give each channel of each row a group of lanes that walks its d_state values:
-// VEC (d_state a multiple of 16, rows 16-byte aligned) uses 2 lanes per channel, each moving 4 consecutive
-// values per access, accesses 8 values apart, so that each access of a warp reads or writes whole 32-byte
-// sectors of 16 channels' rows; otherwise 16 lanes per channel move one value each. The update is bound by
-// memory latency, so a lane takes ITEMS channels (128 channels apart in its block) and issues the loads
-// of BATCH accesses of each before it computes and stores: more bytes in flight per lane. Either way each
-// state element is read once and written once. Blocks have 256 threads and cover CHANNELS_PER_BLOCK
-// (row, channel) pairs, consecutive in row-major order; the engine reads the geometry from the module.
+// The selective state updates give each channel of each row a group of lanes that walks its d_state values.
+// VEC (d_state a multiple of 16, rows 16-byte aligned): each access moves a 16-byte word (4 float32 or 8
+// 16-bit values), a lane takes BATCH = 2 words of ITEMS = 2 channels (CHANNELS_PER_PASS apart in its block)
+// and issues all four loads before it computes and stores, 64 bytes in flight per lane: the update is
+// bound by memory latency. A channel's 16 values per pass are then 2 lanes' words for float32 (each warp
+// access covers whole 32-byte sectors) and one lane's for 16-bit states (raw words held until used, so the
+// registers that hold 16 float32 values hold 32). Otherwise 16 lanes per channel move one value each.
+// Either way each state element is read once and written once. Blocks have 256 threads and cover
+// CHANNELS_PER_BLOCK (row, channel) pairs, consecutive in row-major order; the engine reads the geometry
+// from the module.
 constexpr int SSM_BLOCK = 256;
-template <bool VEC>
+template <bool VEC, typename S>
 struct Lanes {
-    static constexpr int PER_CHANNEL = VEC ? 2 : 16;
-    static constexpr int PER_ACCESS = VEC ? 4 : 1;
+    static constexpr int PER_ACCESS = VEC ? 16 / (int)sizeof(S) : 1;
     static constexpr int BATCH = VEC ? 2 : 1;
     static constexpr int ITEMS = VEC ? 2 : 1;
+    static constexpr int PER_CHANNEL = VEC ? 16 / (BATCH * PER_ACCESS) : 16;
     static constexpr int CHANNELS_PER_PASS = SSM_BLOCK / PER_CHANNEL;
     static constexpr int CHANNELS_PER_BLOCK = CHANNELS_PER_PASS * ITEMS;
 };
@@ -500,8 +433,8 @@ struct Channel {
 // The channels of this lane: item j is (row, channel) pair blockIdx.x * CHANNELS_PER_BLOCK + j *
 // CHANNELS_PER_PASS + threadIdx.x / PER_CHANNEL; r and ch set, the rest left to the layer's kernel.
 template <bool VEC, typename S>
-__device__ __forceinline__ void locate(Channel<S> (&item)[Lanes<VEC>::ITEMS], int rows, int d_inner) {
-    using L = Lanes<VEC>;
+__device__ __forceinline__ void locate(Channel<S> (&item)[Lanes<VEC, S>::ITEMS], int rows, int d_inner) {
+    using L = Lanes<VEC, S>;
 #pragma unroll
     for (int j = 0; j < L::ITEMS; j++) {
         unsigned pair = blockIdx.x * L::CHANNELS_PER_BLOCK + j * L::CHANNELS_PER_PASS + threadIdx.x / L::PER_CHANNEL;
@@ -511,43 +444,134 @@ __device__ __forceinline__ void locate(Channel<S> (&item)[Lanes<VEC>::ITEMS], in
     }
 }
 
-// V consecutive values (float32 or a state type), as one access when V is 4 (p aligned as load4 needs).
+// V consecutive state values as one access: a word of 16 or 8 bytes (p aligned to it) or, when V is 1,
+// one value.
+template <int V, typename S> struct StateWord { using type = uint4; };
+template <> struct StateWord<4, __half> { using type = uint2; };
+template <> struct StateWord<4, __nv_bfloat16> { using type = uint2; };
+template <typename S> struct StateWord<1, S> { using type = S; };
+template <typename S> struct Pair;
+template <> struct Pair<__half> { using type = __half2; };
+template <> struct Pair<__nv_bfloat16> { using type = __nv_bfloat162; };
+
 template <int V, typename S>
-__device__ __forceinline__ void load_values(const S* p, float (&v)[V]) {
-    if constexpr (V == 4) {
-        load4(p, v);
+__device__ __forceinline__ typename StateWord<V, S>::type read_word(const S* p) {
+    return *reinterpret_cast<const typename StateWord<V, S>::type*>(p);
+}
+
+template <int V, typename S>
+__device__ __forceinline__ void unpack(typename StateWord<V, S>::type w, float (&v)[V]) {
+    if constexpr (V == 1) {
+        v[0] = load(&w);
+    } else if constexpr (sizeof(S) == 4) {
+        v[0] = __uint_as_float(w.x); v[1] = __uint_as_float(w.y);
+        v[2] = __uint_as_float(w.z); v[3] = __uint_as_float(w.w);
     } else {
-        v[0] = load(p);
+        using S2 = typename Pair<S>::type;
+        const unsigned* pairs = reinterpret_cast<const unsigned*>(&w);
+#pragma unroll
+        for (int i = 0; i < V / 2; i++) {
+            float2 f = to_float2(*reinterpret_cast<const S2*>(&pairs[i]));
+            v[2 * i] = f.x;
+            v[2 * i + 1] = f.y;
+        }
     }
 }
 
 template <int V, typename S>
-__device__ __forceinline__ void store_values(S* p, const float (&v)[V]) {
-    if constexpr (V == 4) {
-        store4(p, v);
-    } else {
+__device__ __forceinline__ void write_word(S* p, const float (&v)[V]) {
+    if constexpr (V == 1) {
         store(p, v[0]);
+    } else if constexpr (sizeof(S) == 4) {
+        *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+    } else {
+        using S2 = typename Pair<S>::type;
+        typename StateWord<V, S>::type w;
+        unsigned* pairs = reinterpret_cast<unsigned*>(&w);
+#pragma unroll
+        for (int i = 0; i < V / 2; i++) {
+            S2 pair = from_floats<S2>(v[2 * i], v[2 * i + 1]);
+            pairs[i] = *reinterpret_cast<unsigned*>(&pair);
+        }
+        *reinterpret_cast<typename StateWord<V, S>::type*>(p) = w;
     }
+}
+
+// V consecutive floats (B, C, A): 16-byte loads when V is a multiple of 4 (p 16-byte aligned).
+template <int V>
+__device__ __forceinline__ void load_floats(const float* p, float (&v)[V]) {
+    if constexpr (V == 1) {
+        v[0] = *p;
+    } else {
+#pragma unroll
+        for (int q = 0; q < V / 4; q++) {
+            float4 f = *reinterpret_cast<const float4*>(p + 4 * q);
+            v[4 * q] = f.x; v[4 * q + 1] = f.y; v[4 * q + 2] = f.z; v[4 * q + 3] = f.w;
+        }
+    }
+}
+
+// The same conv step, a thread per (row, 4 consecutive channels) moving 4 values per access (channels,
+// the window's offset and the slot stride multiples of 4, the input's offset and stride too), the window's
+// rows all loaded before any is stored back, so that its loads are in flight together. (8 channels of
+// 16-bit states per thread, in 16-byte words, was twice as slow: half the threads, twice the taps each.)
+template <typename S>
+__device__ void conv_step_vec(const float* __restrict__ in, int in_stride, int in_offset, S* __restrict__ pool,
+                              const int* __restrict__ slots, int64_t slot_stride, int64_t window_offset,
+                              const float* __restrict__ taps, const float* __restrict__ bias,
+                              float* __restrict__ out, int rows, int channels, int d_conv) {
+    constexpr int MAX_WINDOW = 3;
+    constexpr int C = 4;
+    unsigned groups = channels / C;
+    unsigned idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (unsigned)rows * groups) return;
+    int r = idx / groups;
+    int ch = idx % groups * C;
+    S* window = pool + slots[r] * slot_stride + window_offset + ch;
+    typename StateWord<C, S>::type raw[MAX_WINDOW];
+#pragma unroll
+    for (int t = 0; t < MAX_WINDOW; t++) {
+        if (t < d_conv - 1) raw[t] = read_word<C>(window + (int64_t)t * channels);
+    }
+    float x[C];
+    load_floats<C>(in + (int64_t)r * in_stride + in_offset + ch, x);
+    float acc[C];
+#pragma unroll
+    for (int i = 0; i < C; i++) acc[i] = bias != nullptr ? bias[ch + i] : 0.f;
+#pragma unroll
+    for (int t = 0; t < MAX_WINDOW; t++) {
+        if (t < d_conv - 1) {
+            float v[C];
+            unpack<C, S>(raw[t], v);
+#pragma unroll
+            for (int i = 0; i < C; i++) acc[i] = fmaf(taps[(ch + i) * d_conv + t], v[i], acc[i]);
+            if (t > 0) write_word<C>(window + (int64_t)(t - 1) * channels, v);
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < C; i++) acc[i] = silu(fmaf(taps[(ch + i) * d_conv + d_conv - 1], x[i], acc[i]));
+    write_word<C>(window + (int64_t)(d_conv - 2) * channels, x);
+    *reinterpret_cast<float4*>(out + (int64_t)r * channels + ch) = make_float4(acc[0], acc[1], acc[2], acc[3]);
 }
 
 // Updates each active item's state row h (d_state values): h = h * decay + (delta * B[n]) * x, decay(j, n, d)
 // giving item j's decays for values [n, n + PER_ACCESS); returns in acc[j] this lane's share of sum h * C.
 // The VEC kernels also need B, C (and A) 16-byte aligned.
 template <bool VEC, typename S, typename Decay>
-__device__ __forceinline__ void update_rows(const Channel<S> (&item)[Lanes<VEC>::ITEMS], int lane, int d_state,
-                                            Decay decay, float (&acc)[Lanes<VEC>::ITEMS]) {
-    using L = Lanes<VEC>;
+__device__ __forceinline__ void update_rows(const Channel<S> (&item)[Lanes<VEC, S>::ITEMS], int lane, int d_state,
+                                            Decay decay, float (&acc)[Lanes<VEC, S>::ITEMS]) {
+    using L = Lanes<VEC, S>;
     constexpr int V = L::PER_ACCESS;
     constexpr int STEP = L::PER_CHANNEL * V;
     for (int n0 = lane * V; n0 < d_state; n0 += STEP * L::BATCH) {
-        float v[L::ITEMS][L::BATCH][V];
+        typename StateWord<V, S>::type raw[L::ITEMS][L::BATCH];
 #pragma unroll
         for (int j = 0; j < L::ITEMS; j++) {
 #pragma unroll
             for (int k = 0; k < L::BATCH; k++) {
                 int n = n0 + k * STEP;
                 if (!item[j].active || n >= d_state) continue;
-                load_values<V>(item[j].h + n, v[j][k]);
+                raw[j][k] = read_word<V>(item[j].h + n);
             }
         }
 #pragma unroll
@@ -556,50 +580,63 @@ __device__ __forceinline__ void update_rows(const Channel<S> (&item)[Lanes<VEC>:
             for (int k = 0; k < L::BATCH; k++) {
                 int n = n0 + k * STEP;
                 if (!item[j].active || n >= d_state) continue;
-                float bv[V], cv[V], dv[V];
-                load_values<V>(item[j].b + n, bv);
-                load_values<V>(item[j].c + n, cv);
+                float v[V], bv[V], cv[V], dv[V];
+                unpack<V, S>(raw[j][k], v);
+                load_floats<V>(item[j].b + n, bv);
+                load_floats<V>(item[j].c + n, cv);
                 decay(j, n, dv);
 #pragma unroll
                 for (int i = 0; i < V; i++) {
-                    v[j][k][i] = fmaf(v[j][k][i], dv[i], item[j].delta * bv[i] * item[j].x);
-                    acc[j] = fmaf(v[j][k][i], cv[i], acc[j]);
+                    v[i] = fmaf(v[i], dv[i], item[j].delta * bv[i] * item[j].x);
+                    acc[j] = fmaf(v[i], cv[i], acc[j]);
                 }
-                store_values<V>(item[j].h + n, v[j][k]);
+                write_word<V>(item[j].h + n, v);
             }
         }
     }
 }
 
-template <bool VEC>
+template <bool VEC, typename S>
 __device__ __forceinline__ float lane_sum(float acc) {
-    constexpr int G = Lanes<VEC>::PER_CHANNEL;
+    constexpr int G = Lanes<VEC, S>::PER_CHANNEL;
     for (int o = G / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffff, acc, o, G);
     return acc;
 }
 
 // Mamba-1 selective state update, per channel: delta = softplus(dt + dt_bias);
-// h = h * exp(delta * A) + (delta * B) * x; y = (sum h * C + D * x) * SiLU(z).
+// h = h * exp(delta * A) + (delta * B) * x; y = (sum h * C + D * x) * SiLU(z). dt is the dt_proj product
+// read from dt, or, where dt_w is not null, computed here from the row's first dt_rank x_proj outputs and
+// the channel's dt_w row (k ascending): for a small dt_rank those few multiply-adds cost less than a
+// product kernel and its output's round trip through memory.
 template <bool VEC, typename S>
 __device__ void ssm1_step(const float* __restrict__ xz, int xz_stride, const float* __restrict__ xc,
                           const float* __restrict__ xdbl, int xdbl_stride, int dt_rank,
-                          const float* __restrict__ dt, S* __restrict__ pool, const int* __restrict__ slots,
+                          const float* __restrict__ dt, const float* __restrict__ dt_w, S* __restrict__ pool,
+                          const int* __restrict__ slots,
                           int64_t slot_stride, int64_t ssm_offset, const float* __restrict__ a,
                           const float* __restrict__ dt_bias, const float* __restrict__ skip,
                           float* __restrict__ y, int rows, int d_inner, int d_state) {
-    using L = Lanes<VEC>;
+    using L = Lanes<VEC, S>;
     int lane = threadIdx.x % L::PER_CHANNEL;
     Channel<S> item[L::ITEMS];
     const float* arow[L::ITEMS];
     float acc[L::ITEMS];
-    locate<VEC>(item, rows, d_inner);
+    locate<VEC, S>(item, rows, d_inner);
 #pragma unroll
     for (int j = 0; j < L::ITEMS; j++) {
         Channel<S>& it = item[j];
         int64_t rc = (int64_t)it.r * d_inner + it.ch;
-        it.delta = it.active ? softplus(dt[rc] + dt_bias[it.ch]) : 0.f;
+        const float* xrow = xdbl + (int64_t)it.r * xdbl_stride;
+        float dt_value = 0.f;
+        if (dt_w == nullptr) {
+            dt_value = it.active ? dt[rc] : 0.f;
+        } else {
+            const float* wrow = dt_w + (int64_t)it.ch * dt_rank;
+            for (int k = 0; k < dt_rank; k++) dt_value = fmaf(xrow[k], wrow[k], dt_value);
+        }
+        it.delta = it.active ? softplus(dt_value + dt_bias[it.ch]) : 0.f;
         it.x = it.active ? xc[rc] : 0.f;
-        it.b = xdbl + (int64_t)it.r * xdbl_stride + dt_rank;
+        it.b = xrow + dt_rank;
         it.c = it.b + d_state;
         it.h = pool + (it.active ? slots[it.r] * slot_stride + ssm_offset + (int64_t)it.ch * d_state : 0);
         arow[j] = a + (int64_t)it.ch * d_state;
@@ -610,13 +647,13 @@ __device__ void ssm1_step(const float* __restrict__ xz, int xz_stride, const flo
     constexpr int V = L::PER_ACCESS;
     update_rows<VEC>(item, lane, d_state, [&](int j, int n, float (&d)[V]) {
         float av[V];
-        load_values<V>(arow[j] + n, av);
+        load_floats<V>(arow[j] + n, av);
 #pragma unroll
         for (int i = 0; i < V; i++) d[i] = __expf(item[j].delta * av[i]);
     }, acc);
 #pragma unroll
     for (int j = 0; j < L::ITEMS; j++) {
-        float sum = lane_sum<VEC>(acc[j]);
+        float sum = lane_sum<VEC, S>(acc[j]);
         const Channel<S>& it = item[j];
         if (it.active && lane == 0) {
             float z = xz[(int64_t)it.r * xz_stride + d_inner + it.ch];
@@ -634,14 +671,14 @@ __device__ void ssm2_step(const float* __restrict__ zxbcdt, int in_stride, const
                           int64_t ssm_offset, const float* __restrict__ a, const float* __restrict__ dt_bias,
                           const float* __restrict__ skip, int skip_per_channel, float* __restrict__ y,
                           int rows, int d_inner, int d_state, int head_dim, int n_groups) {
-    using L = Lanes<VEC>;
+    using L = Lanes<VEC, S>;
     int lane = threadIdx.x % L::PER_CHANNEL;
     int n_heads = d_inner / head_dim;
     int conv_channels = d_inner + 2 * n_groups * d_state;
     Channel<S> item[L::ITEMS];
     float decay[L::ITEMS];
     float acc[L::ITEMS];
-    locate<VEC>(item, rows, d_inner);
+    locate<VEC, S>(item, rows, d_inner);
 #pragma unroll
     for (int j = 0; j < L::ITEMS; j++) {
         Channel<S>& it = item[j];
@@ -664,7 +701,7 @@ __device__ void ssm2_step(const float* __restrict__ zxbcdt, int in_stride, const
     }, acc);
 #pragma unroll
     for (int j = 0; j < L::ITEMS; j++) {
-        float sum = lane_sum<VEC>(acc[j]);
+        float sum = lane_sum<VEC, S>(acc[j]);
         const Channel<S>& it = item[j];
         if (it.active && lane == 0) {
             int head = it.ch / head_dim;
@@ -724,9 +761,9 @@ __device__ void scatter_states(const float* __restrict__ in, S* __restrict__ poo
 #define SSM_KERNELS(SUFFIX, S, VARIANT, VEC)                                                                     \
 extern "C" __global__ void __launch_bounds__(SSM_BLOCK, 4) ssm1_step##VARIANT##_##SUFFIX(const float* xz,        \
         int xz_stride, const float* xc, const float* xdbl, int xdbl_stride, int dt_rank, const float* dt,        \
-        S* pool, const int* slots, int64_t slot_stride, int64_t ssm_offset, const float* a,                      \
+        const float* dt_w, S* pool, const int* slots, int64_t slot_stride, int64_t ssm_offset, const float* a,   \
         const float* dt_bias, const float* skip, float* y, int rows, int d_inner, int d_state) {                 \
-    ssm1_step<VEC, S>(xz, xz_stride, xc, xdbl, xdbl_stride, dt_rank, dt, pool, slots, slot_stride,               \
+    ssm1_step<VEC, S>(xz, xz_stride, xc, xdbl, xdbl_stride, dt_rank, dt, dt_w, pool, slots, slot_stride,         \
                       ssm_offset, a, dt_bias, skip, y, rows, d_inner, d_state);                                  \
 }                                                                                                                \
 extern "C" __global__ void __launch_bounds__(SSM_BLOCK, 4) ssm2_step##VARIANT##_##SUFFIX(                        \
@@ -762,10 +799,12 @@ extern "C" __global__ void scatter_states_##SUFFIX(const float* in, S* pool, con
 }
 
 // The state updates' launch geometry, for the engine: blocks of ssm_block threads, each covering
-// ssm_channels_per_block (row, channel) pairs (the _vec kernels) or ssm_scalar_channels_per_block.
+// ssm_channels_per_block_<type> (row, channel) pairs (the _vec kernels) or ssm_scalar_channels_per_block.
 extern "C" __constant__ int ssm_block = SSM_BLOCK;
-extern "C" __constant__ int ssm_channels_per_block = Lanes<true>::CHANNELS_PER_BLOCK;
-extern "C" __constant__ int ssm_scalar_channels_per_block = Lanes<false>::CHANNELS_PER_BLOCK;
+extern "C" __constant__ int ssm_channels_per_block_f32 = Lanes<true, float>::CHANNELS_PER_BLOCK;
+extern "C" __constant__ int ssm_channels_per_block_f16 = Lanes<true, __half>::CHANNELS_PER_BLOCK;
+extern "C" __constant__ int ssm_channels_per_block_bf16 = Lanes<true, __nv_bfloat16>::CHANNELS_PER_BLOCK;
+extern "C" __constant__ int ssm_scalar_channels_per_block = Lanes<false, float>::CHANNELS_PER_BLOCK;
 
 STATE_KERNELS(f32, float)
 STATE_KERNELS(f16, __half)

@@ -121,6 +121,13 @@ public final class CudaEngine implements MambaEngine {
     private final int ssmBlock;
     private final int ssmChannelsPerBlock;
     private final boolean vectorConv;
+    /**
+     * Whether the Mamba-1 state update computes dt_proj itself (dt_rank at most {@value #MAX_FUSED_DT_RANK}):
+     * a few multiply-adds per channel instead of a product kernel and its output's round trip. For larger
+     * ranks every channel's redundant dot product costs more than the product kernel (measured at 48).
+     */
+    private final boolean stateUpdateProjectsDt;
+    static final int MAX_FUSED_DT_RANK = 16;
     private final int multiprocessors;
     private final CUfunction gather;
     private final CUfunction scatter;
@@ -226,22 +233,25 @@ public final class CudaEngine implements MambaEngine {
         gemms = new CUfunction[] {function(family + "128"), function(family + "64"), function(family + "32")};
         embed = function("embed");
         addNorm = function("add_norm");
-        // The vector state kernels need every channel's state row 4-element aligned and 16 values long, and
-        // each row's B and C 4-element aligned; the vector conv step 4-element aligned window rows and
-        // inputs, and a window of at most 3 rows.
+        // The vector state updates move states as 16-byte words (4 float32 or 8 16-bit values): they need every
+        // channel's state row so aligned and 16 values long, and each row's B and C 4-element aligned. The
+        // vector conv step needs 4-element aligned window rows and inputs, and a window of at most 3 rows.
         boolean alignedBc = c.layer() == LayerType.MAMBA1
                 ? c.xProjSize() % 4 == 0 && c.dtRank() % 4 == 0
                 : c.dInner() % 4 == 0 && c.convChannels() % 4 == 0;
-        boolean vectorRows = c.dState() % 16 == 0 && alignedBc && layout.floatsPerKey() % 4 == 0
-                && IntStream.range(0, c.nLayer()).allMatch(l -> layout.ssmOffset(l) % 4 == 0);
+        int wordValues = 16 / elementBytes();
+        boolean vectorRows = c.dState() % 16 == 0 && alignedBc && layout.floatsPerKey() % wordValues == 0
+                && IntStream.range(0, c.nLayer()).allMatch(l -> layout.ssmOffset(l) % wordValues == 0);
         vectorConv = layout.floatsPerKey() % 4 == 0 && c.convChannels() % 4 == 0 && c.inProjSize() % 4 == 0
                 && c.dInner() % 4 == 0 && c.dConv() >= 2 && c.dConv() <= 4
                 && IntStream.range(0, c.nLayer()).allMatch(l -> layout.convOffset(l) % 4 == 0);
+        stateUpdateProjectsDt = c.layer() == LayerType.MAMBA1 && c.dtRank() <= MAX_FUSED_DT_RANK;
         conv = function((vectorConv ? "conv_step_vec_" : "conv_step_") + suffix);
         ssm1 = function((vectorRows ? "ssm1_step_vec_" : "ssm1_step_") + suffix);
         ssm2 = function((vectorRows ? "ssm2_step_vec_" : "ssm2_step_") + suffix);
         ssmBlock = moduleConstant("ssm_block");
-        ssmChannelsPerBlock = moduleConstant(vectorRows ? "ssm_channels_per_block" : "ssm_scalar_channels_per_block");
+        ssmChannelsPerBlock = moduleConstant(vectorRows ? "ssm_channels_per_block_" + suffix
+                : "ssm_scalar_channels_per_block");
         int[] count = new int[1];
         cuDeviceGetAttribute(count, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
         multiprocessors = count[0];
@@ -349,7 +359,7 @@ public final class CudaEngine implements MambaEngine {
                 alloc(r * c.inProjSize() * Sizeof.FLOAT),
                 alloc(r * c.convChannels() * Sizeof.FLOAT),
                 alloc(r * xProjWidth() * Sizeof.FLOAT),
-                alloc(r * c.dInner() * Sizeof.FLOAT),
+                alloc(r * dtWidth() * Sizeof.FLOAT),
                 alloc(r * c.dInner() * Sizeof.FLOAT),
                 alloc(r * c.dModel() * Sizeof.FLOAT),
                 alloc(r * c.dModel() * Sizeof.FLOAT),
@@ -454,9 +464,14 @@ public final class CudaEngine implements MambaEngine {
                 b.residentSlots().withByteOffset(r * Sizeof.INT), b.tokens().withByteOffset(r * Sizeof.INT),
                 b.residual().withByteOffset(r * d * f), b.normed().withByteOffset(r * d * f),
                 b.inProj().withByteOffset(r * c.inProjSize() * f), b.convOut().withByteOffset(r * c.convChannels() * f),
-                b.xProj().withByteOffset(r * xProjWidth() * f), b.dt().withByteOffset(r * c.dInner() * f),
+                b.xProj().withByteOffset(r * xProjWidth() * f), b.dt().withByteOffset(r * dtWidth() * f),
                 b.y().withByteOffset(r * c.dInner() * f), b.mixerOut().withByteOffset(r * d * f),
                 b.hidden().withByteOffset(r * d * f), b.logits().withByteOffset(r * Math.max(1, c.vocabSize()) * f));
+    }
+
+    /** Floats per row of the dt_proj output buffer (one where there is none: Mamba-2, or dt in the state update). */
+    private int dtWidth() {
+        return c.layer() == LayerType.MAMBA1 && !stateUpdateProjectsDt ? c.dInner() : 1;
     }
 
     /** Floats per row of the x_proj output buffer (one for Mamba-2, which has none). */
@@ -605,10 +620,12 @@ public final class CudaEngine implements MambaEngine {
         if (c.layer() == LayerType.MAMBA1) {
             int xps = c.xProjSize();
             gemm(b.convOut(), di, w.xProj(), new CUdeviceptr(), b.xProj(), xps, rows, xps, di);
-            gemm(b.xProj(), xps, w.dtProj(), new CUdeviceptr(), b.dt(), di, rows, di, c.dtRank());
+            if (!stateUpdateProjectsDt) {
+                gemm(b.xProj(), xps, w.dtProj(), new CUdeviceptr(), b.dt(), di, rows, di, c.dtRank());
+            }
             launch(ssm1, ssmBlocks, ssmBlock, b.inProj(), inSize, b.convOut(), b.xProj(), xps, c.dtRank(),
-                    b.dt(), pool, slots, floats, (long) layout.ssmOffset(l), w.a(), w.dtBias(), w.d(), b.y(),
-                    rows, di, c.dState());
+                    b.dt(), stateUpdateProjectsDt ? w.dtProj() : new CUdeviceptr(), pool, slots, floats,
+                    (long) layout.ssmOffset(l), w.a(), w.dtBias(), w.d(), b.y(), rows, di, c.dState());
         } else {
             launch(ssm2, ssmBlocks, ssmBlock, b.inProj(), inSize, b.convOut(), pool, slots, floats,
                     (long) layout.ssmOffset(l), w.a(), w.dtBias(), w.d(), c.dHasHdim() ? 1 : 0, b.y(), rows, di,

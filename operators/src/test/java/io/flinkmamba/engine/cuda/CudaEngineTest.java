@@ -41,8 +41,12 @@ class CudaEngineTest {
                 false, true, true);
         MambaConfig m2Large = new MambaConfig(LayerType.MAMBA2, 64, 2, 0, 64, 4, 2, 0, 32, 2, true, true, false, true,
                 1e-5f, false, true, true);
+        // dt_rank above CudaEngine.MAX_FUSED_DT_RANK (dt_proj as its own product), and rows of 1,444 values:
+        // 16-byte words for float32 states, but the 16-bit states' rows only 8-byte aligned (scalar kernels).
+        MambaConfig m1WideDt = new MambaConfig(LayerType.MAMBA1, 38, 1, 0, 16, 4, 2, 20, 0, 0, false, false, false,
+                true, 1e-5f, false, true, true);
         Stream.Builder<Arguments> cases = Stream.builder();
-        for (MambaConfig config : new MambaConfig[] {m1, m1Features, m2, m2Large}) {
+        for (MambaConfig config : new MambaConfig[] {m1, m1Features, m1WideDt, m2, m2Large}) {
             for (StateCodec storage : new StateCodec[] {StateCodec.FLOAT32, StateCodec.FLOAT16, StateCodec.BFLOAT16}) {
                 for (int batch : new int[] {1, 7, 1000}) {
                     cases.add(Arguments.of(config, storage, batch));
