@@ -1,12 +1,12 @@
 // flink-mamba: one recurrent Mamba step for many keys at once, float32 compute.
 //
 // The engine runs, per layer: add_norm -> gemm_nt (in_proj) -> conv_step -> [Mamba-1: gemm_nt (x_proj),
-// gemm_nt (dt_proj, unless ssm1_step computes it), ssm1_step] [Mamba-2: ssm2_step, gated_norm] -> gemm_nt (out_proj); then add_norm
-// (final) and gemm_nt (LM head). Each batch row names its state slot in a pool of slots; a slot holds one
-// key's state in the StateLayout (version 1) order: per layer (d_conv-1) x conv_channels conv inputs
-// (oldest row first), then the ssm rows x d_state. The state kernels read and write every state element
-// exactly once per step, keep it in registers in between, and store it as float32, float16 or bfloat16
-// (the _f32/_f16/_bf16 variants); the arithmetic is float32.
+// gemm_nt (dt_proj, unless ssm1_step computes it), ssm1_step] [Mamba-2: ssm2_step, gated_norm] -> gemm_nt
+// (out_proj); then add_norm (final) and gemm_nt (LM head). Each batch row names its state slot in a pool of
+// slots; a slot holds one key's state in the StateLayout (version 1) order: per layer (d_conv-1) x
+// conv_channels conv inputs (oldest row first), then the ssm rows x d_state. The state kernels read and
+// write every state element exactly once per step, keep it in registers in between, and store it as
+// float32, float16 or bfloat16 (the _f32/_f16/_bf16 variants); the arithmetic is float32.
 //
 // Each kernel's reference is the CPU engine (io.flinkmamba.engine.CpuEngine) with the same inputs.
 #include <cuda_fp16.h>
@@ -612,10 +612,9 @@ template <bool VEC, typename S>
 __device__ void ssm1_step(const float* __restrict__ xz, int xz_stride, const float* __restrict__ xc,
                           const float* __restrict__ xdbl, int xdbl_stride, int dt_rank,
                           const float* __restrict__ dt, const float* __restrict__ dt_w, S* __restrict__ pool,
-                          const int* __restrict__ slots,
-                          int64_t slot_stride, int64_t ssm_offset, const float* __restrict__ a,
-                          const float* __restrict__ dt_bias, const float* __restrict__ skip,
-                          float* __restrict__ y, int rows, int d_inner, int d_state) {
+                          const int* __restrict__ slots, int64_t slot_stride, int64_t ssm_offset,
+                          const float* __restrict__ a, const float* __restrict__ dt_bias,
+                          const float* __restrict__ skip, float* __restrict__ y, int rows, int d_inner, int d_state) {
     using L = Lanes<VEC, S>;
     int lane = threadIdx.x % L::PER_CHANNEL;
     Channel<S> item[L::ITEMS];
