@@ -34,12 +34,12 @@ import java.util.stream.IntStream;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
-import static jcuda.driver.JCudaDriver.cuEventCreate;
-import static jcuda.driver.JCudaDriver.cuEventDestroy;
-import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
+import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuEventDestroy;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuGraphDestroy;
 import static jcuda.driver.JCudaDriver.cuGraphExecDestroy;
 import static jcuda.driver.JCudaDriver.cuGraphInstantiate;
@@ -65,9 +65,10 @@ import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
  * can states: a resident pool of {@code residentSlots} slots (stored as float32, float16 or bfloat16,
  * computed in float32) that {@link #stepResident} steps in place, so that only inputs go to the device and
  * only outputs come back. {@link #step} hands states over per call through a scratch pool instead. One
- * context per device (the primary context, shared by every engine of the JVM), one stream per engine (per
- * subtask): every copy and kernel of a call queues on it, copies through pinned host memory
- * ({@link Staging}), so engines sharing a device never wait for each other's work.
+ * context per device (the primary context, shared by every engine of the JVM), two streams per engine (per
+ * subtask; the second only for the second half of a split resident step): every copy and kernel of a call
+ * queues on them, copies through pinned host memory ({@link Staging}), so engines sharing a device never
+ * wait for each other's work.
  */
 public final class CudaEngine implements MambaEngine {
     static final String KERNELS = "/io/flinkmamba/engine/cuda/mamba_step.fatbin";
@@ -149,8 +150,8 @@ public final class CudaEngine implements MambaEngine {
 
     /** Device scratch for up to {@code rows} rows. */
     private record Buffers(int rows, CUdeviceptr slots, CUdeviceptr pool, CUdeviceptr packedStates,
-                           CUdeviceptr residentSlots, CUdeviceptr tokens, CUdeviceptr residual, CUdeviceptr normed, CUdeviceptr inProj,
-                           CUdeviceptr convOut, CUdeviceptr xProj, CUdeviceptr dt, CUdeviceptr y,
+                           CUdeviceptr residentSlots, CUdeviceptr tokens, CUdeviceptr residual, CUdeviceptr normed,
+                           CUdeviceptr inProj, CUdeviceptr convOut, CUdeviceptr xProj, CUdeviceptr dt, CUdeviceptr y,
                            CUdeviceptr mixerOut, CUdeviceptr hidden, CUdeviceptr logits) {}
 
     /**
@@ -373,8 +374,8 @@ public final class CudaEngine implements MambaEngine {
         }
         dropGraphs();
         for (CUdeviceptr p : new CUdeviceptr[] {buffers.slots(), buffers.pool(), buffers.packedStates(),
-                buffers.residentSlots(), buffers.tokens(), buffers.residual(), buffers.normed(), buffers.inProj(), buffers.convOut(),
-                buffers.xProj(), buffers.dt(), buffers.y(), buffers.mixerOut(), buffers.hidden(), buffers.logits()}) {
+                buffers.residentSlots(), buffers.tokens(), buffers.residual(), buffers.normed(), buffers.inProj(),
+                buffers.convOut(), buffers.xProj(), buffers.dt(), buffers.y(), buffers.mixerOut(), buffers.hidden(), buffers.logits()}) {
             cuMemFree(p);
             allocations.remove(p);
         }
@@ -668,8 +669,8 @@ public final class CudaEngine implements MambaEngine {
             }
         }
         int tile = 128 >> choice;
-        cuLaunchKernel(gemms[choice], (n + tile - 1) / tile, (m + tile - 1) / tile, 1, 256, 1, 1, 0, launchStream, params,
-                null);
+        cuLaunchKernel(gemms[choice], (n + tile - 1) / tile, (m + tile - 1) / tile, 1, 256, 1, 1, 0, launchStream,
+                params, null);
     }
 
     private static int blocks(long threads, int perBlock) {
