@@ -24,7 +24,8 @@ public final class StepBatch {
     private final int floatsPerKey;
     private final int[] tokens;
     private final float[] features;
-    private final float[] states;
+    /** Allocated on first use: engines that step states where they live (sequences, device slots) never use it. */
+    private float[] states;
     private final float[] hidden;
     private final float[] logits;
     private int size;
@@ -46,7 +47,6 @@ public final class StepBatch {
         this.floatsPerKey = config.stateLayout().floatsPerKey();
         this.tokens = input == Input.TOKENS ? new int[capacity] : null;
         this.features = input == Input.FEATURES ? new float[Math.multiplyExact(capacity, dModel)] : null;
-        this.states = new float[Math.multiplyExact(capacity, floatsPerKey)];
         this.hidden = new float[Math.multiplyExact(capacity, dModel)];
         this.logits = withLogits ? new float[Math.multiplyExact(capacity, vocabSize)] : null;
     }
@@ -74,7 +74,12 @@ public final class StepBatch {
     public float[] features() { return features; }
 
     /** Packed key states, {@code floatsPerKey} per row, in {@link io.flinkmamba.state.StateLayout} order. */
-    public float[] states() { return states; }
+    public float[] states() {
+        if (states == null) {
+            states = new float[Math.multiplyExact(capacity, floatsPerKey)];
+        }
+        return states;
+    }
 
     /** Backbone outputs after the final norm, d_model per row. */
     public float[] hidden() { return hidden; }
