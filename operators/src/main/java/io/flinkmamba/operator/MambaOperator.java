@@ -104,6 +104,8 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
      * where the backend keeps the object itself (heap): there each write gets its own array.
      */
     private transient byte[] reusedEncoding;
+    /** The state codec's bytes per key, fixed by the layout. */
+    private transient int encodedStateBytes;
     private transient MapState<Long, List<IN>> heldEvents;
     private transient InternalTimerService<VoidNamespace> releaseTimers;
 
@@ -237,8 +239,8 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                     .build());
         }
         keyState = getPartitionedState(descriptor);
-        reusedEncoding = getKeyedStateBackend().isSafeToReuseKVState()
-                ? new byte[settings.stateCodec().encodedSize(layout)] : null;
+        encodedStateBytes = settings.stateCodec().encodedSize(layout);
+        reusedEncoding = getKeyedStateBackend().isSafeToReuseKVState() ? new byte[encodedStateBytes] : null;
         if (settings.eventTimeOrdering()) {
             heldEvents = getPartitionedState(new MapStateDescriptor<>("mamba-held-events", LongSerializer.INSTANCE,
                     new ListSerializer<>(inputType.createSerializer(getExecutionConfig().getSerializerConfig()))));
@@ -523,10 +525,19 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         pendingBytes = 0;
         if (engine.stepsSequences()) {
             stepSequences(new ArrayList<>(byKey.entrySet()), events);
-            return;
+        } else {
+            stepByDepth(new ArrayList<>(byKey.entrySet()));
         }
+        evictDownTo(settings.cacheSize());
+        writeBackIdle();
+        bundles++;
+    }
 
-        List<Map.Entry<K, List<Pending<K, IN>>>> rows = new ArrayList<>(byKey.entrySet());
+    /**
+     * The bundle in engine calls by depth: call t steps the t-th event of every key that has one, each key's
+     * state in its batch row (or device slot) throughout.
+     */
+    private void stepByDepth(List<Map.Entry<K, List<Pending<K, IN>>>> rows) throws Exception {
         rows.sort((a, b) -> Integer.compare(b.getValue().size(), a.getValue().size()));
         int keys = rows.size();
         LiveKey[] live = new LiveKey[keys];
@@ -575,9 +586,6 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             }
             cache.put(rows.get(r).getKey(), live[r]);
         }
-        evictDownTo(settings.cacheSize());
-        writeBackIdle();
-        bundles++;
     }
 
     /**
@@ -606,8 +614,11 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                         && event.sessionTime() - lastTime > settings.sessionGap().toMillis()) {
                     // The key's earlier events in this bundle still step the old array: the new session
                     // takes a fresh one.
-                    current = first ? current : new float[floats];
-                    java.util.Arrays.fill(current, 0f);
+                    if (first) {
+                        java.util.Arrays.fill(current, 0f);
+                    } else {
+                        current = new float[floats];
+                    }
                     seen = 0;
                     resetsSession.inc();
                 }
@@ -645,9 +656,6 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             key.state = stateOfRow[row - 1];
             cache.put(keys.get(i).getKey(), key);
         }
-        evictDownTo(settings.cacheSize());
-        writeBackIdle();
-        bundles++;
     }
 
     /**
@@ -906,8 +914,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             return;
         }
         // Encoded straight into the array that keyed state takes: every codec's size is fixed by the layout.
-        byte[] encoded = reusedEncoding != null ? reusedEncoding
-                : new byte[settings.stateCodec().encodedSize(layout)];
+        byte[] encoded = reusedEncoding != null ? reusedEncoding : new byte[encodedStateBytes];
         settings.stateCodec().encode(layout, state, offset, ByteBuffer.wrap(encoded));
         setCurrentKey(key);
         keyState.update(new StoredKeyState(StateLayout.VERSION, fingerprint, settings.stateCodec().id(),
