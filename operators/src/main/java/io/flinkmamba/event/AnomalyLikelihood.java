@@ -53,6 +53,7 @@ public final class AnomalyLikelihood implements java.io.Serializable {
     public static final int DEFAULT_PROBATION = 300;
     static final double MIN_STD = 1e-3;
     static final double MIN_IMPROBABILITY_VARIANCE = 3e-4;
+    private static final double MIN_IMPROBABILITY_STD = Math.sqrt(MIN_IMPROBABILITY_VARIANCE);
 
     private final int shortWindow;
     private final int longWindow;
@@ -127,7 +128,7 @@ public final class AnomalyLikelihood implements java.io.Serializable {
         }
         if (input.improbability()) {
             likelihood = Math.max(likelihood, fit(state, offset + (input.score() ? blockSize() : 0), improbability,
-                    Math.sqrt(MIN_IMPROBABILITY_VARIANCE)));
+                    MIN_IMPROBABILITY_STD));
         }
         return likelihood;
     }
