@@ -236,8 +236,8 @@ class EventModelOperatorTest {
             for (int i = 0; i < results.size(); i++) {
                 fields.clear();
                 extract(events.get(40 + i), fields);
-                double expected = both.update(fresh, model.score(previous, fields),
-                        model.improbability(previous, fields));
+                EventModel.Assessment assessed = model.assess(previous, fields);
+                double expected = both.update(fresh, assessed.score(), assessed.improbability());
                 assertEquals(expected, results.get(i).likelihood(), 0.0, "event " + (40 + i));
                 previous = results.get(i).hidden();
             }

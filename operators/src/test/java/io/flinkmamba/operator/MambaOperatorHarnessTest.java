@@ -274,21 +274,12 @@ class MambaOperatorHarnessTest {
         OperatorFixture f = new OperatorFixture(dir, LayerType.MAMBA1);
         try (var h = OperatorFixture.harness(f.builder().bundleSize(1), 1, 0)) {
             h.open();
-            var backend = h.getOperator().getKeyedStateBackend();
-            ValueStateDescriptor<StoredKeyState> descriptor =
-                    new ValueStateDescriptor<>("mamba-state", StoredKeyStateSerializer.INSTANCE);
             h.processElement(Tuple2.of("a", 1), 0);
             for (int i = 0; i < 4; i++) {
-                backend.setCurrentKey("a");
-                StoredKeyState stored = backend.getPartitionedState(VoidNamespace.INSTANCE,
-                        VoidNamespaceSerializer.INSTANCE, descriptor).value();
-                assertEquals(null, stored, "written back after " + i + " idle bundles");
+                assertEquals(null, storedState(h, "a"), "written back after " + i + " idle bundles");
                 h.processElement(Tuple2.of("b", 2), i + 1);
             }
-            backend.setCurrentKey("a");
-            StoredKeyState stored = backend.getPartitionedState(VoidNamespace.INSTANCE,
-                    VoidNamespaceSerializer.INSTANCE, descriptor).value();
-            assertEquals(1, stored.eventsSeen(), "a's state in keyed state after four idle bundles");
+            assertEquals(1, storedState(h, "a").eventsSeen(), "a's state in keyed state after four idle bundles");
             h.processElement(Tuple2.of("a", 3), 5);
             h.endInput();
             List<Result> out = h.extractOutputValues();
@@ -458,5 +449,15 @@ class MambaOperatorHarnessTest {
         assertEquals(MatmulPrecision.HIGH, MatmulPrecision.parse(" High "));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> MatmulPrecision.parse("fp8"))
                 .getMessage().contains("highest, high"));
+    }
+
+    /** The key's state as the operator last wrote it to keyed state (null: never written). */
+    private static StoredKeyState storedState(
+            KeyedOneInputStreamOperatorTestHarness<String, Tuple2<String, Integer>, Result> h, String key)
+            throws Exception {
+        var backend = h.getOperator().getKeyedStateBackend();
+        backend.setCurrentKey(key);
+        return backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE,
+                new ValueStateDescriptor<>("mamba-state", StoredKeyStateSerializer.INSTANCE)).value();
     }
 }
