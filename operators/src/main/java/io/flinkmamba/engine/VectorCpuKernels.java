@@ -355,14 +355,8 @@ are left), then one at a time. A last pair of
                 }
             }
         }
-        for (; i < channels; i++) {
-            float acc = bias == null ? 0f : bias[i];
-            for (int t = 0; t < k - 1; t++) {
-                acc += taps[t * channels + i] * window[windowOff + t * channels + i];
-            }
-            acc += taps[last + i] * in[inOff + i];
-            out[outOff + i] = CpuMath.silu(acc);
-        }
+        ScalarCpuKernels.convSiluChannels(i, channels, taps, bias, window, windowOff, in, inOff, out, outOff, channels,
+                k);
     }
 
     @Override
@@ -383,9 +377,7 @@ are left), then one at a time. A last pair of
                     .mul(gate)
                     .intoArray(y, yOff + i);
         }
-        for (; i < n; i++) {
-            y[yOff + i] = (y[yOff + i] + skip[i] * x[xOff + i]) * CpuMath.silu(z[zOff + i]);
-        }
+        ScalarCpuKernels.skipGateElements(i, n, y, yOff, skip, x, xOff, z, zOff);
     }
 
     /** log(1 + u) for u in [0, 1], lane by lane as {@link CpuMath#log1p}. */
