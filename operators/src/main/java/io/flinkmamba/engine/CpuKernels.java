@@ -49,7 +49,10 @@ interface CpuKernels {
     void selectiveUpdate(float[] h, int ho, float[] a, float[] delta, int deltaOff, float[] x, int xOff, float[] bc,
                          int bo, int co, float[] y, int yOff, int channels, int ds);
 
-    /** The Mamba-1 output: y[yOff + i] = (y[yOff + i] + skip[i] * x[xOff + i]) * SiLU(z[zOff + i]) for i &lt; n. */
+    /**
+     * The Mamba-1 output: y[yOff + i] = (y[yOff + i] + skip[i] * x[xOff + i]) * SiLU(z[zOff + i]) for i &lt; n;
+     * z must not overlap the y range (the vector kernel may write y before it reads z).
+     */
     void skipGate(float[] y, int yOff, float[] skip, float[] x, int xOff, float[] z, int zOff, int n);
 
     /** y[yOff + i] += alpha * x[xOff + i] for i &lt; n (the trainer's backward products). */

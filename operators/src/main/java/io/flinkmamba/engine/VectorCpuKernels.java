@@ -364,18 +364,17 @@ are left), then one at a time. A last pair of
         int bound = SPECIES.loopBound(n);
         int i = 0;
         for (; i < bound; i += LANES) {
-            FloatVector zv = FloatVector.fromArray(SPECIES, z, zOff + i);
-            FloatVector gate = silu(zv);
-            if (gate == null) {
-                gate = zv;
-                for (int j = 0; j < LANES; j++) {
-                    gate = gate.withLane(j, CpuMath.silu(z[zOff + i + j]));
+            FloatVector sum = FloatVector.fromArray(SPECIES, y, yOff + i)
+                    .add(FloatVector.fromArray(SPECIES, skip, i).mul(FloatVector.fromArray(SPECIES, x, xOff + i)));
+            FloatVector gate = silu(FloatVector.fromArray(SPECIES, z, zOff + i));
+            if (gate != null) {
+                sum.mul(gate).intoArray(y, yOff + i);
+            } else {
+                sum.intoArray(y, yOff + i);
+                for (int j = i; j < i + LANES; j++) {
+                    y[yOff + j] *= CpuMath.silu(z[zOff + j]);
                 }
             }
-            FloatVector.fromArray(SPECIES, y, yOff + i)
-                    .add(FloatVector.fromArray(SPECIES, skip, i).mul(FloatVector.fromArray(SPECIES, x, xOff + i)))
-                    .mul(gate)
-                    .intoArray(y, yOff + i);
         }
         ScalarCpuKernels.skipGateElements(i, n, y, yOff, skip, x, xOff, z, zOff);
     }
