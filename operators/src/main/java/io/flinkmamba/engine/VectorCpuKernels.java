@@ -2,7 +2,6 @@ package io.flinkmamba.engine;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -21,10 +20,10 @@ final class VectorCpuKernels implements CpuKernels {
      * at a time accumulate in 24 vector registers over all of k (each weight vector loaded feeds six FMAs,
      * each broadcast input four; measured 72 -> 92 GFLOP/s against four rows by two slices for the medium
      * model's in_proj at 1024 rows on one AVX-512 core), then four rows by two slices twice (at most five rows
-are left), then one at a time. A last pair of
-     * slices goes four rows by two slices (eight independent FMA chains keep both FMA pipes busy through the
-     * FMA latency), a last single slice four rows by one; tail columns go scalar. Every output is the same
-     * sequence of FMAs over k whichever kernel computes it, so results do not depend on the row count.
+     * are left), then one at a time. A last pair of slices goes four rows by two slices (eight independent FMA
+     * chains keep both FMA pipes busy through the FMA latency), a last single slice four rows by one; tail
+     * columns go scalar. Every output is the same sequence of FMAs over k whichever kernel computes it, so
+     * results do not depend on the row count.
      */
     @Override
     public void matmul(float[] a, int aOff, int lda, int m, PackedWeight w, float[] bias,
