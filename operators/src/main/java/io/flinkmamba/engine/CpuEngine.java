@@ -188,9 +188,10 @@ public final class CpuEngine implements MambaEngine {
      * @param logits   receives length x vocab logits, or null
      */
     public void forward(int length, int[] tokens, float[] features, float[] state, float[] hidden, float[] logits) {
-        float[][] states = new float[length][];
-        Arrays.fill(states, state);
-        run(length, tokens, features, states, new int[length], hidden, logits);
+        growRows(length);
+        Arrays.fill(rowStates, 0, length, state);
+        Arrays.fill(stateOffsets, 0, length, 0);
+        run(length, tokens, features, rowStates, stateOffsets, hidden, logits);
     }
 
     @Override

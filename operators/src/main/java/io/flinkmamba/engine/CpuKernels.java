@@ -1,12 +1,16 @@
 package io.flinkmamba.engine;
 
 /**
- * The loops that take the CPU engine's time: the projections (matrix products), the dt softplus, the
- * decay factors e^(delta*A) and the selective state update. {@link ScalarCpuKernels} is the plain
- * reference; {@link VectorCpuKernels} computes the same with the JDK's incubating Vector API (SIMD exp,
- * register-blocked products), which the JVM offers only when started with
- * {@code --add-modules jdk.incubator.vector}. The two agree to a few float ulps, not bit for bit, so one
- * job's JVMs should all run with the module or all without it.
+ * The loops that take the CPU engine's time: the projections ({@link #matmul}), the dt softplus
+ * ({@link #softplus}), the decay factors e^(delta*A) ({@link #decays}), the selective state update
+ * ({@link #updateRows}, and Mamba-1's {@link #selectiveUpdate} with its decays fused in), the causal conv and
+ * SiLU ({@link #convSilu}), Mamba-1's skip and gate ({@link #skipGate}) and the trainer's {@link #axpy}.
+ * {@link ScalarCpuKernels} is the plain reference; {@link VectorCpuKernels} computes the same with the JDK's
+ * incubating Vector API (SIMD exp, register-blocked products), which the JVM offers only when started with
+ * {@code --add-modules jdk.incubator.vector}. The two agree bit for bit in softplus, decays, convSilu,
+ * skipGate and axpy, but only to a few float ulps in matmul, updateRows and selectiveUpdate (the state
+ * updates sum over the state in another order), so one job's JVMs should all run with the module or all
+ * without it.
  */
 interface CpuKernels {
 
@@ -49,7 +53,10 @@ interface CpuKernels {
     void selectiveUpdate(float[] h, int ho, float[] a, float[] delta, int deltaOff, float[] x, int xOff, float[] bc,
                          int bo, int co, float[] y, int yOff, int channels, int ds);
 
-    /** The Mamba-1 output: y[yOff + i] = (y[yOff + i] + skip[i] * x[xOff + i]) * SiLU(z[zOff + i]) for i &lt; n. */
+    /**
+     * The Mamba-1 output: y[yOff + i] = (y[yOff + i] + skip[i] * x[xOff + i]) * SiLU(z[zOff + i]) for i &lt; n;
+     * z must not overlap the y range (the vector kernel may write y before it reads z).
+     */
     void skipGate(float[] y, int yOff, float[] skip, float[] x, int xOff, float[] z, int zOff, int n);
 
     /** y[yOff + i] += alpha * x[xOff + i] for i &lt; n (the trainer's backward products). */

@@ -93,7 +93,13 @@ final class ScalarCpuKernels implements CpuKernels {
     @Override
     public void convSilu(float[] taps, float[] bias, float[] window, int windowOff, float[] in, int inOff, float[] out,
                          int outOff, int channels, int k) {
-        for (int i = 0; i < channels; i++) {
+        convSiluChannels(0, channels, taps, bias, window, windowOff, in, inOff, out, outOff, channels, k);
+    }
+
+    /** {@link #convSilu} for channels from (inclusive) to to (exclusive): the vector kernel's tail. */
+    static void convSiluChannels(int from, int to, float[] taps, float[] bias, float[] window, int windowOff,
+                                 float[] in, int inOff, float[] out, int outOff, int channels, int k) {
+        for (int i = from; i < to; i++) {
             float acc = bias == null ? 0f : bias[i];
             for (int t = 0; t < k - 1; t++) {
                 acc += taps[t * channels + i] * window[windowOff + t * channels + i];
@@ -118,7 +124,13 @@ final class ScalarCpuKernels implements CpuKernels {
 
     @Override
     public void skipGate(float[] y, int yOff, float[] skip, float[] x, int xOff, float[] z, int zOff, int n) {
-        for (int i = 0; i < n; i++) {
+        skipGateElements(0, n, y, yOff, skip, x, xOff, z, zOff);
+    }
+
+    /** {@link #skipGate} for elements from (inclusive) to to (exclusive): the vector kernel's tail. */
+    static void skipGateElements(int from, int to, float[] y, int yOff, float[] skip, float[] x, int xOff, float[] z,
+                                 int zOff) {
+        for (int i = from; i < to; i++) {
             y[yOff + i] = (y[yOff + i] + skip[i] * x[xOff + i]) * CpuMath.silu(z[zOff + i]);
         }
     }

@@ -2,7 +2,6 @@ package io.flinkmamba.engine;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -21,10 +20,10 @@ final class VectorCpuKernels implements CpuKernels {
      * at a time accumulate in 24 vector registers over all of k (each weight vector loaded feeds six FMAs,
      * each broadcast input four; measured 72 -> 92 GFLOP/s against four rows by two slices for the medium
      * model's in_proj at 1024 rows on one AVX-512 core), then four rows by two slices twice (at most five rows
-are left), then one at a time. A last pair of
-     * slices goes four rows by two slices (eight independent FMA chains keep both FMA pipes busy through the
-     * FMA latency), a last single slice four rows by one; tail columns go scalar. Every output is the same
-     * sequence of FMAs over k whichever kernel computes it, so results do not depend on the row count.
+     * are left), then one at a time. A last pair of slices goes four rows by two slices (eight independent FMA
+     * chains keep both FMA pipes busy through the FMA latency), a last single slice four rows by one; tail
+     * columns go scalar. Every output is the same sequence of FMAs over k whichever kernel computes it, so
+     * results do not depend on the row count.
      */
     @Override
     public void matmul(float[] a, int aOff, int lda, int m, PackedWeight w, float[] bias,
@@ -355,14 +354,8 @@ are left), then one at a time. A last pair of
                 }
             }
         }
-        for (; i < channels; i++) {
-            float acc = bias == null ? 0f : bias[i];
-            for (int t = 0; t < k - 1; t++) {
-                acc += taps[t * channels + i] * window[windowOff + t * channels + i];
-            }
-            acc += taps[last + i] * in[inOff + i];
-            out[outOff + i] = CpuMath.silu(acc);
-        }
+        ScalarCpuKernels.convSiluChannels(i, channels, taps, bias, window, windowOff, in, inOff, out, outOff, channels,
+                k);
     }
 
     @Override
@@ -370,22 +363,19 @@ are left), then one at a time. A last pair of
         int bound = SPECIES.loopBound(n);
         int i = 0;
         for (; i < bound; i += LANES) {
-            FloatVector zv = FloatVector.fromArray(SPECIES, z, zOff + i);
-            FloatVector gate = silu(zv);
-            if (gate == null) {
-                gate = zv;
-                for (int j = 0; j < LANES; j++) {
-                    gate = gate.withLane(j, CpuMath.silu(z[zOff + i + j]));
+            FloatVector sum = FloatVector.fromArray(SPECIES, y, yOff + i)
+                    .add(FloatVector.fromArray(SPECIES, skip, i).mul(FloatVector.fromArray(SPECIES, x, xOff + i)));
+            FloatVector gate = silu(FloatVector.fromArray(SPECIES, z, zOff + i));
+            if (gate != null) {
+                sum.mul(gate).intoArray(y, yOff + i);
+            } else {
+                sum.intoArray(y, yOff + i);
+                for (int j = i; j < i + LANES; j++) {
+                    y[yOff + j] *= CpuMath.silu(z[zOff + j]);
                 }
             }
-            FloatVector.fromArray(SPECIES, y, yOff + i)
-                    .add(FloatVector.fromArray(SPECIES, skip, i).mul(FloatVector.fromArray(SPECIES, x, xOff + i)))
-                    .mul(gate)
-                    .intoArray(y, yOff + i);
         }
-        for (; i < n; i++) {
-            y[yOff + i] = (y[yOff + i] + skip[i] * x[xOff + i]) * CpuMath.silu(z[zOff + i]);
-        }
+        ScalarCpuKernels.skipGateElements(i, n, y, yOff, skip, x, xOff, z, zOff);
     }
 
     /** log(1 + u) for u in [0, 1], lane by lane as {@link CpuMath#log1p}. */
