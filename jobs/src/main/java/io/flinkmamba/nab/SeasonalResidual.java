@@ -18,8 +18,8 @@ import java.util.Arrays;
  *
  * <p>The state is a plain {@code double[STATE_SIZE]}, zero for a new series: rows seen, first timestamp,
  * rows per day (-1: no period possible), the period in rows (0: none), then per candidate lag (day, week)
- * the sums of its autocorrelation; the past values themselves, the last {@value #PERIODS} weeks of rows,
- * are in a {@link History}.
+ * the sums of its autocorrelation; the past values themselves, the last {@value #PERIODS} weeks of rows
+ * (only the last {@value #PERIODS} periods once the period is final), are in a {@link History}.
  */
 public final class SeasonalResidual {
     static final int PERIODS = 3;
@@ -101,7 +101,12 @@ public final class SeasonalResidual {
             residual = (value - median(earlier)) / scale;
         }
         if (row >= PERIODS * week) {
-            history.remove(row - PERIODS * week);
+            history.remove(row - PERIODS * period);
+        } else if (row + 1 == PERIODS * week && period == day) {
+            // The day is final: later rows read only rows after row - PERIODS * day (the earliest this row read).
+            for (long r = 0; r <= row - PERIODS * day; r++) {
+                history.remove(r);
+            }
         }
         return residual;
     }
