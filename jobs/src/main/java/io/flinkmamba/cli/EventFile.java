@@ -79,6 +79,7 @@ final class EventFile {
         try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8);
              MappingIterator<Map<String, String>> rows = mapper.readerForMapOf(String.class)
                      .with(CsvSchema.emptySchema().withHeader()).readValues(reader)) {
+            String source = file + " line ";
             long line = 1;
             while (rows.hasNextValue()) {
                 line++;
@@ -86,21 +87,22 @@ final class EventFile {
                 try {
                     row = rows.nextValue();
                 } catch (RuntimeException e) {
-                    events.invalid(file + " line " + line, "not a CSV row: " + e.getMessage());
+                    events.invalid(source, line, "not a CSV row: " + e.getMessage());
                     continue;
                 }
-                events.add(file + " line " + line, row::get);
+                events.add(source, line, row::get);
             }
         }
     }
 
     private void readJsonLines(Path file, Events events) throws IOException {
+        String source = file + " line ";
         long line = 0;
         try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             for (String text = reader.readLine(); text != null; text = reader.readLine()) {
                 line++;
                 if (!text.isBlank()) {
-                    events.addJson(file + " line " + line, text);
+                    events.addJson(source, line, text);
                 }
             }
         }
@@ -108,7 +110,9 @@ final class EventFile {
 
     /**
      * Events grouped by key in the order they were added; {@link #contents} orders each key's events by time.
-     * An invalid record throws, naming where it came from, or is counted and skipped with skipInvalid.
+     * An invalid record throws, naming where it came from, or is counted and skipped with skipInvalid. A record
+     * is named by its source and position, {@code source + position} ("data.csv line 7", "topic t partition 0
+     * offset 42"), joined only for an invalid one.
      */
     final class Events {
         private final ObjectMapper mapper = new ObjectMapper();
@@ -116,36 +120,36 @@ final class EventFile {
         private long events;
         private long skipped;
 
-        /** Adds one JSON object; {@code where} names it in errors (a file's line, a topic's offset). */
-        void addJson(String where, String text) {
+        /** Adds one JSON object, at {@code position} of {@code source} (a file's line, a topic's offset). */
+        void addJson(String source, long position, String text) {
             JsonNode node;
             try {
                 node = mapper.readTree(text);
             } catch (IOException e) {
-                invalid(where, "not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+                invalid(source, position, "not JSON: " + e.getMessage().lines().findFirst().orElse(""));
                 return;
             }
             if (node == null || !node.isObject()) {
-                invalid(where, "not a JSON object");
+                invalid(source, position, "not a JSON object");
                 return;
             }
-            add(where, field -> {
+            add(source, position, field -> {
                 JsonNode value = node.get(field);
                 return value == null || value.isNull() ? null : value.asText();
             });
         }
 
         /** Adds one record given by its fields' text (null when absent). */
-        void add(String where, Function<String, String> field) {
+        void add(String source, long position, Function<String, String> field) {
             String key = field.apply(keyField);
             if (key == null || key.isEmpty()) {
-                invalid(where, "no key field '" + keyField + "'");
+                invalid(source, position, "no key field '" + keyField + "'");
                 return;
             }
             String timeText = field.apply(timeField);
             Long time = timeText == null ? null : parseTime(timeText);
             if (time == null) {
-                invalid(where, "timestamp field '" + timeField + "' is "
+                invalid(source, position, "timestamp field '" + timeField + "' is "
                         + (timeText == null ? "missing" : "'" + timeText + "', not epoch milliseconds or a date-time"));
                 return;
             }
@@ -159,7 +163,7 @@ final class EventFile {
                     value = Float.NaN;
                 }
                 if (!Float.isFinite(value)) {
-                    invalid(where, "numeric field '" + numericFields.get(i) + "' is "
+                    invalid(source, position, "numeric field '" + numericFields.get(i) + "' is "
                             + (text == null ? "missing" : "'" + text + "'"));
                     return;
                 }
@@ -169,7 +173,7 @@ final class EventFile {
             if (categoryField != null) {
                 category = field.apply(categoryField);
                 if (category == null || category.isEmpty()) {
-                    invalid(where, "categorical field '" + categoryField + "' is missing");
+                    invalid(source, position, "categorical field '" + categoryField + "' is missing");
                     return;
                 }
             }
@@ -178,9 +182,10 @@ final class EventFile {
         }
 
         /** An invalid record: fails the read, or with skipInvalid counts it. */
-        void invalid(String where, String why) {
+        void invalid(String source, long position, String why) {
             if (!skipInvalid) {
-                throw new IllegalArgumentException(where + ": " + why + " (--skip-invalid skips such rows)");
+                throw new IllegalArgumentException(source + position + ": " + why
+                        + " (--skip-invalid skips such rows)");
             }
             skipped++;
         }

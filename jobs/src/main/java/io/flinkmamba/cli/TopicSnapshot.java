@@ -63,17 +63,16 @@ final class TopicSnapshot {
                 consumer.assign(List.of(partition));
                 consumer.seek(partition, position);
                 long lastProgress = System.nanoTime();
+                String source = "topic " + topic + " partition " + partition.partition() + " offset ";
                 while (position < endOffset && read < maxRecords) {
                     for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                         if (record.offset() >= endOffset || read >= maxRecords) {
                             break;
                         }
-                        String where = "topic " + topic + " partition " + partition.partition() + " offset "
-                                + record.offset();
                         if (record.value() == null) {
-                            events.invalid(where, "no value");
+                            events.invalid(source, record.offset(), "no value");
                         } else {
-                            events.addJson(where, new String(record.value(), StandardCharsets.UTF_8));
+                            events.addJson(source, record.offset(), new String(record.value(), StandardCharsets.UTF_8));
                         }
                         read++;
                     }

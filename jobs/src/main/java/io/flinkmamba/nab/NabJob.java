@@ -188,18 +188,18 @@ public final class NabJob {
 
     /**
      * Adds each row's {@link SeriesFeatures} and {@link SeasonalResidual}, from the series' past kept in keyed
-     * state (the past values the residual needs in a map state by row, so that a row reads only those).
+     * state: both states in one array, the features' first, then the residual's at {@link #SEASONAL} (one state
+     * read and write per row); the past values the residual needs in a map state by row, so that a row reads
+     * only those.
      */
     static final class FeaturesFunction extends KeyedProcessFunction<String, NabEvent, NabEvent> {
-        private transient ValueState<double[]> features;
-        private transient ValueState<double[]> seasonal;
+        private static final int SEASONAL = SeriesFeatures.STATE_SIZE;
+        private transient ValueState<double[]> state;
         private transient SeasonalResidual.History history;
 
         @Override
         public void open(OpenContext context) {
-            features = getRuntimeContext().getState(new ValueStateDescriptor<>("series-features",
-                    PrimitiveArrayTypeInfo.DOUBLE_PRIMITIVE_ARRAY_TYPE_INFO));
-            seasonal = getRuntimeContext().getState(new ValueStateDescriptor<>("seasonal-residual",
+            state = getRuntimeContext().getState(new ValueStateDescriptor<>("series-features-and-seasonal-residual",
                     PrimitiveArrayTypeInfo.DOUBLE_PRIMITIVE_ARRAY_TYPE_INFO));
             MapState<Long, Double> values = getRuntimeContext().getMapState(
                     new MapStateDescriptor<>("seasonal-history", Types.LONG, Types.DOUBLE));
@@ -228,18 +228,13 @@ public final class NabJob {
 
         @Override
         public void processElement(NabEvent e, Context context, Collector<NabEvent> out) throws Exception {
-            double[] f = features.value();
-            if (f == null) {
-                f = SeriesFeatures.newState();
-            }
-            SeriesFeatures.Step step = SeriesFeatures.next(f, e.value);
-            features.update(f);
-            double[] s = seasonal.value();
+            double[] s = state.value();
             if (s == null) {
-                s = new double[SeasonalResidual.STATE_SIZE];
+                s = new double[SEASONAL + SeasonalResidual.STATE_SIZE];
             }
-            e.seasonalResidual = SeasonalResidual.next(s, history, e.timestamp, e.value, step.scale());
-            seasonal.update(s);
+            SeriesFeatures.Step step = SeriesFeatures.next(s, e.value);
+            e.seasonalResidual = SeasonalResidual.next(s, SEASONAL, history, e.timestamp, e.value, step.scale());
+            state.update(s);
             e.normalized = step.normalized();
             e.spatialAnomaly = step.spatialAnomaly();
             out.collect(e);

@@ -18,8 +18,8 @@ import java.util.Arrays;
  *
  * <p>The state is a plain {@code double[STATE_SIZE]}, zero for a new series: rows seen, first timestamp,
  * rows per day (-1: no period possible), the period in rows (0: none), then per candidate lag (day, week)
- * the sums of its autocorrelation; the past values themselves, the last {@value #PERIODS} weeks of rows,
- * are in a {@link History}.
+ * the sums of its autocorrelation; the past values themselves, the last {@value #PERIODS} weeks of rows
+ * (only the last {@value #PERIODS} periods once the period is final), are in a {@link History}.
  */
 public final class SeasonalResidual {
     static final int PERIODS = 3;
@@ -54,16 +54,29 @@ public final class SeasonalResidual {
      */
     public static double next(double[] state, History history, long timestampMillis, double value, double scale)
             throws Exception {
-        long row = (long) state[ROWS];
-        state[ROWS] = row + 1;
-        if (row == 0) {
-            state[FIRST_TIMESTAMP] = timestampMillis;
-        } else if (row == 1) {
-            double interval = timestampMillis - state[FIRST_TIMESTAMP];
-            long rowsPerDay = interval > 0 ? Math.round(DAY_MILLIS / interval) : 0;
-            state[ROWS_PER_DAY] = rowsPerDay >= 2 ? rowsPerDay : -1;
+        return next(state, 0, history, timestampMillis, value, scale);
+    }
+
+    /**
+     * {@link #next(double[], History, long, double, double)} on the state in
+     * {@code state[offset, offset + STATE_SIZE)}.
+     */
+    public static double next(double[] state, int offset, History history, long timestampMillis, double value,
+                              double scale) throws Exception {
+        if (offset < 0 || offset + STATE_SIZE > state.length) {
+            throw new IllegalArgumentException("seasonal residual state at " + offset + " needs " + STATE_SIZE
+                    + " values, the array has " + state.length);
         }
-        if (state[ROWS_PER_DAY] < 0) {
+        long row = (long) state[offset + ROWS];
+        state[offset + ROWS] = row + 1;
+        if (row == 0) {
+            state[offset + FIRST_TIMESTAMP] = timestampMillis;
+        } else if (row == 1) {
+            double interval = timestampMillis - state[offset + FIRST_TIMESTAMP];
+            long rowsPerDay = interval > 0 ? Math.round(DAY_MILLIS / interval) : 0;
+            state[offset + ROWS_PER_DAY] = rowsPerDay >= 2 ? rowsPerDay : -1;
+        }
+        if (state[offset + ROWS_PER_DAY] < 0) {
             if (row == 1) {
                 history.clear();
             }
@@ -73,26 +86,27 @@ public final class SeasonalResidual {
         if (row == 0) {
             return Double.NaN;
         }
-        long day = (long) state[ROWS_PER_DAY];
+        long day = (long) state[offset + ROWS_PER_DAY];
         long week = DAYS_PER_WEEK * day;
         if (row < PERIODS * week) {
-            addPair(state, LAG_SUMS, history, row, day, value);
-            addPair(state, LAG_SUMS + SUMS, history, row, week, value);
+            addPair(state, offset + LAG_SUMS, history, row, day, value);
+            addPair(state, offset + LAG_SUMS + SUMS, history, row, week, value);
             if (row + 1 == PERIODS * day) {
-                state[PERIOD] = autocorrelation(state, LAG_SUMS) > MIN_AUTOCORRELATION ? day : 0;
+                state[offset + PERIOD] = autocorrelation(state, offset + LAG_SUMS) > MIN_AUTOCORRELATION ? day : 0;
             } else if (row + 1 == PERIODS * week) {
-                double byDay = autocorrelation(state, LAG_SUMS);
-                double byWeek = autocorrelation(state, LAG_SUMS + SUMS);
-                state[PERIOD] = Math.max(byDay, byWeek) <= MIN_AUTOCORRELATION ? 0 : byWeek > byDay ? week : day;
-                if (state[PERIOD] == 0) {
-                    state[ROWS_PER_DAY] = -1; // no period from now on: the past values are not needed
+                double byDay = autocorrelation(state, offset + LAG_SUMS);
+                double byWeek = autocorrelation(state, offset + LAG_SUMS + SUMS);
+                state[offset + PERIOD] =
+                        Math.max(byDay, byWeek) <= MIN_AUTOCORRELATION ? 0 : byWeek > byDay ? week : day;
+                if (state[offset + PERIOD] == 0) {
+                    state[offset + ROWS_PER_DAY] = -1; // no period from now on: the past values are not needed
                     history.clear();
                     return Double.NaN;
                 }
             }
         }
         double residual = Double.NaN;
-        long period = (long) state[PERIOD];
+        long period = (long) state[offset + PERIOD];
         if (period > 0 && row >= PERIODS * period) {
             double[] earlier = new double[PERIODS];
             for (int k = 1; k <= PERIODS; k++) {
@@ -101,7 +115,12 @@ public final class SeasonalResidual {
             residual = (value - median(earlier)) / scale;
         }
         if (row >= PERIODS * week) {
-            history.remove(row - PERIODS * week);
+            history.remove(row - PERIODS * period);
+        } else if (row + 1 == PERIODS * week && period == day) {
+            // The day is final: later rows read only rows after row - PERIODS * day (the earliest this row read).
+            for (long r = 0; r <= row - PERIODS * day; r++) {
+                history.remove(r);
+            }
         }
         return residual;
     }

@@ -26,7 +26,10 @@ public final class SeriesFeatures {
         return new double[STATE_SIZE];
     }
 
-    /** The features of {@code value} given the state (the series so far); then takes the value into it. */
+    /**
+     * The features of {@code value} given the state (the series so far) in {@code state[0, STATE_SIZE)}; then
+     * takes the value into it.
+     */
     public static Step next(double[] state, double value) {
         double n = state[0];
         double mean = state[1];

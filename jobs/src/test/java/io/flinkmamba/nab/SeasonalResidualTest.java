@@ -91,6 +91,23 @@ class SeasonalResidualTest {
     }
 
     @Test
+    void onceTheDayIsFinalOnlyItsLastPeriodsDaysAreKept() throws Exception {
+        SplittableRandom noise = new SplittableRandom(5);
+        // A daily wave on a level that drifts over ten days: a day back is closer than a week back.
+        LongToDoubleFunction series = r -> dailyWave(r, noise) + 2 * Math.sin(2 * Math.PI * (r / DAY) / 10.0);
+        Run run = new Run();
+        run.run(SeasonalResidual.PERIODS * WEEK - 1, HOUR, series);
+        assertEquals(SeasonalResidual.PERIODS * WEEK - 1, run.values.size(), "every row until the choice is final");
+        // A row whose earlier values were dropped would fail the history's get.
+        double[] residual = run.run(5 * WEEK, HOUR, series);
+        assertEquals(DAY, SeasonalResidual.period(run.state), "the day, after three weeks");
+        assertEquals(SeasonalResidual.PERIODS * DAY, run.values.size(), "the last three days");
+        for (int r = SeasonalResidual.PERIODS * WEEK - 1; r < 5 * WEEK; r++) {
+            assertTrue(Double.isFinite(residual[r]), "row " + r + ": " + residual[r]);
+        }
+    }
+
+    @Test
     void aWeeklyPatternTakesTheWeekAsItsPeriod() throws Exception {
         SplittableRandom noise = new SplittableRandom(3);
         // Weekdays follow a daily wave, weekends stay low: by the day, every Saturday would be an anomaly.
