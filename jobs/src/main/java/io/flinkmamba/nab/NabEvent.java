@@ -11,7 +11,7 @@ public class NabEvent {
     /** Event time: the row's timestamp as UTC epoch milliseconds. */
     public long timestamp;
     public double value;
-    /** From {@link SeriesFeatures}, filled in by the job. */
+    /** From {@link io.flinkmamba.event.SeriesFeatures}, filled in by the job. */
     public float normalized;
     public boolean spatialAnomaly;
     /** From {@link SeasonalResidual}, filled in by the job; NaN without one. */

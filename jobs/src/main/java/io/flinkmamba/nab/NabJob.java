@@ -1,5 +1,6 @@
 package io.flinkmamba.nab;
 
+import io.flinkmamba.event.SeriesFeatures;
 import io.flinkmamba.event.AnomalyLikelihood;
 import io.flinkmamba.nab.NabCorpus.Series;
 import io.flinkmamba.operator.MambaOperatorBuilder;

@@ -1,5 +1,6 @@
 package io.flinkmamba.nab;
 
+import io.flinkmamba.event.SeriesFeatures;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;

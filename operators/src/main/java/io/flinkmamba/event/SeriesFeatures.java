@@ -1,7 +1,7 @@
-package io.flinkmamba.nab;
+package io.flinkmamba.event;
 
 /**
- * What the NAB detector derives from a series' past before the model sees a value, so that one model can
+ * What the anomaly detector derives from a series' past before the model sees a value, so that one model can
  * serve series of any scale: the value standardized by the mean and standard deviation of the values
  * before it (Welford's running moments), clipped to +-{@value #CLIP} (a spike beyond that is still far
  * off any prediction, and the Gaussian training is not dominated by a few huge spikes); and HTM's spatial
@@ -12,8 +12,8 @@ package io.flinkmamba.nab;
  */
 public final class SeriesFeatures {
     public static final int STATE_SIZE = 5;
-    static final double CLIP = 5;
-    static final double SPATIAL_TOLERANCE = 0.05;
+    public static final double CLIP = 5;
+    public static final double SPATIAL_TOLERANCE = 0.05;
     /** Standard deviations below this share of the mean's magnitude (or 1e-9) count as a flat series. */
     static final double MIN_RELATIVE_STD = 1e-6;
 
