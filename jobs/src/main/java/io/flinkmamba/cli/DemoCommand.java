@@ -10,7 +10,7 @@ import io.flinkmamba.demo.SyntheticMetrics.Series;
 import io.flinkmamba.demo.SyntheticSessions;
 import io.flinkmamba.event.EventSchema;
 import io.flinkmamba.jobs.anomaly.AnomalyJob;
-import io.flinkmamba.jobs.anomaly.AnomalyOptions;
+import io.flinkmamba.jobs.anomaly.DetectorOptions;
 import io.flinkmamba.jobs.common.ConfigException;
 import io.flinkmamba.jobs.common.JobConfig;
 import io.flinkmamba.jobs.common.KafkaPipeline;
@@ -66,7 +66,7 @@ import java.util.concurrent.Callable;
                         + " HTML report. Then the same for sessions: a synthetic clickstream (a known Markov chain), a"
                         + " session model trained on each user's first two sessions, the session job, and its next-event"
                         + " accuracy on the later sessions against the chain's best.",
-                "An anomaly counts as detected when an alarm (likelihood >= the threshold) starts between its first"
+                "An anomaly counts as detected when an alarm (the job's anomaly_score >= the threshold) starts between its first"
                         + " changed event and " + Detections.WINDOW + " events after its last. Last line:"
                         + " demo events=<n> keys=<k> precision=<p> recall=<r> eps=<events/s>."})
 final class DemoCommand implements Callable<Integer> {
@@ -88,7 +88,8 @@ final class DemoCommand implements Callable<Integer> {
             + " instead of training one.")
     Path model;
 
-    @Option(names = "--threshold", defaultValue = "0.999", description = "Anomaly likelihood threshold (default 0.999).")
+    @Option(names = "--threshold", defaultValue = "0.5",
+            description = "The anomaly job's anomaly.threshold on its anomaly_score (default 0.5).")
     double threshold;
 
     @Option(names = "--epochs", defaultValue = "30", description = "Most training epochs (default 30).")
@@ -131,14 +132,14 @@ final class DemoCommand implements Callable<Integer> {
             double jobSeconds = (System.nanoTime() - jobStarted) / 1e9;
 
             Map<String, double[]> scores = new HashMap<>();
-            Map<String, double[]> likelihoods = new HashMap<>();
+            Map<String, double[]> anomalyScores = new HashMap<>();
             for (Series s : series) {
                 scores.put(s.key(), nanArray(perKey));
-                likelihoods.put(s.key(), nanArray(perKey));
+                anomalyScores.put(s.key(), nanArray(perKey));
             }
-            int results = readResults(kafka, base, total, scores, likelihoods);
+            int results = readResults(kafka, base, total, scores, anomalyScores);
             Map<String, Integer> deadLetters = readDeadLetters(kafka, bad);
-            Detections.Result result = Detections.evaluate(series, likelihoods, threshold);
+            Detections.Result result = Detections.evaluate(series, anomalyScores, threshold);
             double eps = total / jobSeconds;
 
             List<String> summary = new ArrayList<>();
@@ -155,7 +156,7 @@ final class DemoCommand implements Callable<Integer> {
             summary.add(String.format(Locale.ROOT, "job %.1f s, %.0f events/s", jobSeconds, eps));
             summary.addAll(sessions(kafka, work));
             summary.add(String.format(Locale.ROOT, "demo %.1f s in all", (System.nanoTime() - started) / 1e9));
-            DemoReport.write(report, series, scores, likelihoods, result, threshold, summary);
+            DemoReport.write(report, series, scores, anomalyScores, result, threshold, summary);
             summary.forEach(line -> System.out.println("demo: " + line));
             System.out.println("demo: report " + report.toAbsolutePath());
             System.out.printf(Locale.ROOT, "demo events=%d keys=%d precision=%.3f recall=%.3f eps=%.0f%n", total, keys,
@@ -338,7 +339,7 @@ final class DemoCommand implements Callable<Integer> {
         settings.put("mapping.key-field", "host");
         settings.put("mapping.timestamp-field", "ts");
         settings.put("mapping.numeric-fields", "cpu;load");
-        settings.put(AnomalyOptions.THRESHOLD.key(), String.valueOf(threshold));
+        settings.put(DetectorOptions.THRESHOLD.key(), String.valueOf(threshold));
         settings.put("mamba.model-dir", modelDir.toString());
         settings.put("checkpoints.interval", "2s");
         try {
@@ -350,7 +351,7 @@ final class DemoCommand implements Callable<Integer> {
 
     /** Reads the committed results into per-key arrays by event index; returns how many. */
     private static int readResults(EmbeddedKafka kafka, long base, int expected, Map<String, double[]> scores,
-                                   Map<String, double[]> likelihoods) throws Exception {
+                                   Map<String, double[]> anomalyScores) throws Exception {
         ObjectMapper json = new ObjectMapper();
         int[] count = {0};
         consume(kafka, "anomalies", expected, value -> {
@@ -358,7 +359,7 @@ final class DemoCommand implements Callable<Integer> {
             int t = (int) ((result.get("timestamp").asLong() - base) / SyntheticMetrics.INTERVAL_MILLIS);
             String key = result.get("key").asText();
             scores.get(key)[t] = result.get("score").isNull() ? Double.NaN : result.get("score").asDouble();
-            likelihoods.get(key)[t] = result.get("likelihood").isNull() ? Double.NaN : result.get("likelihood").asDouble();
+            anomalyScores.get(key)[t] = result.get("anomaly_score").asDouble();
             count[0]++;
         });
         return count[0];

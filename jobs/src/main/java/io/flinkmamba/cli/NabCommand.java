@@ -1,15 +1,16 @@
 package io.flinkmamba.cli;
 
+import io.flinkmamba.jobs.anomaly.AnomalyResult;
 import io.flinkmamba.nab.NabBenchmark;
 import io.flinkmamba.nab.NabCorpus;
 import io.flinkmamba.nab.NabCorpus.Series;
 import io.flinkmamba.nab.NabJob;
 import io.flinkmamba.nab.NabResults;
-import io.flinkmamba.nab.NabScore;
 import io.flinkmamba.nab.NabTraining;
 import io.flinkmamba.nab.Profile;
 import io.flinkmamba.train.TrainingOptions;
 import io.flinkmamba.train.TrainingResult;
+import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -132,13 +133,13 @@ final class NabCommand implements Callable<Integer> {
         }
 
         long t0 = System.nanoTime();
-        Map<String, NabScore[]> results = NabJob.run(corpus, foldOf, models, threads);
-        System.out.printf(Locale.ROOT, "operator: %d series through the Mamba operator (MiniCluster, parallelism"
-                + " %d, RocksDB) in %.1f s%n", series.size(), threads, (System.nanoTime() - t0) / 1e9);
+        Map<String, AnomalyResult[]> results = NabJob.run(corpus, foldOf, models, new Configuration(), threads);
+        System.out.printf(Locale.ROOT, "detector: %d series through the anomaly job's detector (MiniCluster,"
+                + " parallelism %d, RocksDB) in %.1f s%n", series.size(), threads, (System.nanoTime() - t0) / 1e9);
 
         Path resultsDir = out.toAbsolutePath();
         for (Series s : series) {
-            NabScore[] rows = results.get(s.name());
+            AnomalyResult[] rows = results.get(s.name());
             double[] anomalyScores = new double[rows.length];
             for (int r = 0; r < rows.length; r++) {
                 anomalyScores[r] = rows[r].anomalyScore;

@@ -10,14 +10,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-/** The demo's HTML report: a summary table and, per key, inline SVG plots of the series, score and likelihood. */
+/** The demo's HTML report: a summary table and, per key, inline SVG plots of the series, score and anomaly score. */
 public final class DemoReport {
     private static final int WIDTH = 1100;
     private static final int PLOT_LEFT = 50;
 
     private DemoReport() {}
 
-    public static void write(Path file, List<Series> series, Map<String, double[]> scores, Map<String, double[]> likelihoods,
+    public static void write(Path file, List<Series> series, Map<String, double[]> scores, Map<String, double[]> anomalyScores,
                              Detections.Result result, double threshold, List<String> summary) throws IOException {
         StringBuilder html = new StringBuilder();
         html.append("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>flink-mamba demo</title><style>")
@@ -28,7 +28,7 @@ public final class DemoReport {
         html.append("</pre>\n<p class=\"legend\"><span style=\"color:#1f77b4\">&#9632; metric</span>")
                 .append("<span style=\"color:#f4a582\">&#9632; injected anomaly (window: +").append(Detections.WINDOW)
                 .append(" events)</span><span style=\"color:#d62728\">| alarm in a window</span>")
-                .append("<span style=\"color:#555\">| false alarm</span><span>score = NLL (nats); likelihood threshold ")
+                .append("<span style=\"color:#555\">| false alarm</span><span>score = NLL (nats); anomaly score threshold ")
                 .append(String.format(Locale.ROOT, "%.5f", threshold)).append(" dashed</span></p>\n");
         for (Series s : series) {
             List<Integer> alarms = result.alarms().get(s.key());
@@ -37,7 +37,7 @@ public final class DemoReport {
             html.append(panel(s, s.values(), alarms, 150, Double.NaN, "cpu", true));
             html.append(panel(s, s.load(), alarms, 60, Double.NaN, "load", false));
             html.append(panel(s, scores.get(s.key()), alarms, 70, Double.NaN, "score", false));
-            html.append(panel(s, likelihoods.get(s.key()), alarms, 70, threshold, "likelihood", false));
+            html.append(panel(s, anomalyScores.get(s.key()), alarms, 70, threshold, "anomaly score", false));
         }
         html.append("</body></html>\n");
         Files.writeString(file, html);
@@ -54,7 +54,7 @@ public final class DemoReport {
                 max = Math.max(max, v);
             }
         }
-        if (label.equals("likelihood")) {
+        if (label.equals("anomaly score")) {
             min = 0;
             max = 1;
         }

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Scores detections against the injected anomalies. An event is flagged when its anomaly likelihood reaches the
+ * Scores detections against the injected anomalies. An event is flagged when its anomaly score reaches the
  * threshold; flagged events of a key less than {@link #MERGE_GAP} events apart form one alarm, placed at its first
  * event. An alarm is a true positive when it starts inside an anomaly's window, from its first changed event to
  * {@link #WINDOW} events after its last; an anomaly is detected when an alarm starts inside its window.
@@ -36,8 +36,8 @@ public final class Detections {
 
     private Detections() {}
 
-    /** {@code likelihoods} per key, per event index (NaN where the job gave none). */
-    public static Result evaluate(List<Series> series, Map<String, double[]> likelihoods, double threshold) {
+    /** {@code anomalyScores} per key, per event index (NaN where the job gave none). */
+    public static Result evaluate(List<Series> series, Map<String, double[]> anomalyScores, double threshold) {
         int anomalies = 0;
         int detected = 0;
         int alarmCount = 0;
@@ -48,7 +48,7 @@ public final class Detections {
         }
         Map<String, List<Integer>> alarmsByKey = new java.util.LinkedHashMap<>();
         for (Series s : series) {
-            List<Integer> alarms = alarms(likelihoods.get(s.key()), threshold);
+            List<Integer> alarms = alarms(anomalyScores.get(s.key()), threshold);
             alarmsByKey.put(s.key(), alarms);
             alarmCount += alarms.size();
             for (int alarm : alarms) {

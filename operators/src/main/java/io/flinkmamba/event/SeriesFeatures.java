@@ -28,34 +28,58 @@ public final class SeriesFeatures {
 
     /**
      * The features of {@code value} given the state (the series so far) in {@code state[0, STATE_SIZE)}; then
-     * takes the value into it.
+     * takes the value into it. The spatial tolerance is {@value #SPATIAL_TOLERANCE}.
      */
     public static Step next(double[] state, double value) {
-        double n = state[0];
-        double mean = state[1];
-        double min = state[3];
-        double max = state[4];
+        return next(state, 0, value, SPATIAL_TOLERANCE);
+    }
+
+    /**
+     * {@link #next(double[], double)} on the state in {@code state[offset, offset + STATE_SIZE)}, a value beyond
+     * the range so far by more than {@code spatialTolerance} of the range being a spatial anomaly (0: never).
+     */
+    public static Step next(double[] state, int offset, double value, double spatialTolerance) {
+        double n = state[offset];
+        double mean = state[offset + 1];
+        double min = state[offset + 3];
+        double max = state[offset + 4];
         double normalized = 0;
-        double std = Double.NaN;
+        double std = std(state, offset);
         boolean spatial = false;
         if (n >= 2) {
-            std = Math.sqrt(state[2] / (n - 1));
-            std = Math.max(std, Math.max(1e-9, MIN_RELATIVE_STD * Math.abs(mean)));
             normalized = Math.max(-CLIP, Math.min(CLIP, (value - mean) / std));
         }
-        if (n >= 1 && max > min) {
-            double tolerance = (max - min) * SPATIAL_TOLERANCE;
+        if (n >= 1 && max > min && spatialTolerance > 0) {
+            double tolerance = (max - min) * spatialTolerance;
             spatial = value > max + tolerance || value < min - tolerance;
         }
         n++;
         double delta = value - mean;
         mean += delta / n;
-        state[0] = n;
-        state[1] = mean;
-        state[2] += delta * (value - mean);
-        state[3] = n == 1 ? value : Math.min(min, value);
-        state[4] = n == 1 ? value : Math.max(max, value);
+        state[offset] = n;
+        state[offset + 1] = mean;
+        state[offset + 2] += delta * (value - mean);
+        state[offset + 3] = n == 1 ? value : Math.min(min, value);
+        state[offset + 4] = n == 1 ? value : Math.max(max, value);
         return new Step((float) normalized, spatial, std);
+    }
+
+    /** The running mean of the values in the state at {@code offset}. */
+    public static double mean(double[] state, int offset) {
+        return state[offset + 1];
+    }
+
+    /**
+     * The standard deviation that standardizes the next value, at least {@value #MIN_RELATIVE_STD} of the mean's
+     * magnitude (or 1e-9); NaN before two values.
+     */
+    public static double std(double[] state, int offset) {
+        double n = state[offset];
+        if (n < 2) {
+            return Double.NaN;
+        }
+        double std = Math.sqrt(state[offset + 2] / (n - 1));
+        return Math.max(std, Math.max(1e-9, MIN_RELATIVE_STD * Math.abs(state[offset + 1])));
     }
 
     /** The features of a whole series, in order (what the job computes event by event). */

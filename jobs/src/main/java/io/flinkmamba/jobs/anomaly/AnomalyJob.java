@@ -3,7 +3,6 @@ package io.flinkmamba.jobs.anomaly;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flinkmamba.event.EventModel;
-import io.flinkmamba.event.EventPrediction;
 import io.flinkmamba.event.EventSchema;
 import io.flinkmamba.jobs.common.ConfigException;
 import io.flinkmamba.jobs.common.EventMapping;
@@ -12,27 +11,26 @@ import io.flinkmamba.jobs.common.KafkaPipeline;
 import io.flinkmamba.jobs.common.OutputRecord;
 import io.flinkmamba.jobs.common.SourceEvent;
 import io.flinkmamba.jobs.common.SourceEvents;
-import io.flinkmamba.operator.MambaOperatorBuilder;
-import io.flinkmamba.operator.MambaOutput;
-import io.flinkmamba.operator.MambaStream;
-import io.flinkmamba.operator.OutputMapper;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.UnaryOperator;
 
 /**
- * The anomaly job: metric events per key (a host, a sensor) -> per event its anomaly score (negative
- * log-likelihood in nats under the model's prediction made after the key's previous event), the calibrated
- * anomaly likelihood, an anomaly flag (likelihood at or above {@code anomaly.threshold}), and the model's
- * prediction (mean and standard deviation per field) of the key's next event. The model is an event model
- * ({@code flink-mamba.json}) whose numeric fields (and categorical field, if any) the mapping names.
+ * The anomaly job: metric events per key (a host, a sensor) from Kafka through the {@link AnomalyDetection}
+ * detector (the one the {@code nab} command scores) to Kafka: per event its anomaly score and flag, the model's
+ * score (negative log-likelihood in nats of the event under the prediction made after the key's previous
+ * event), the anomaly likelihood, and the model's prediction (mean and standard deviation per field, raw
+ * units) of the key's next event. The model is an event model ({@code flink-mamba.json}) whose numeric fields
+ * (and categorical field, if any) the mapping names.
  */
 public final class AnomalyJob {
     public static final String NAME = "anomaly";
@@ -40,23 +38,21 @@ public final class AnomalyJob {
     private AnomalyJob() {}
 
     public static List<ConfigOption<?>> options() {
-        return AnomalyOptions.all();
+        List<ConfigOption<?>> options = new ArrayList<>(AnomalyOptions.all());
+        options.addAll(DetectorOptions.all());
+        return options;
     }
 
     /** Validates the settings, including the model folder against the mapping. */
     public static JobConfig configure(Map<String, String> settings) throws ConfigException {
         return JobConfig.of(settings, options(), "flink-mamba-anomaly", (config, problems) -> {
             config.require(AnomalyOptions.NUMERIC_FIELDS, problems);
-            double threshold = config.get(AnomalyOptions.THRESHOLD);
-            if (!(threshold > 0 && threshold <= 1)) {
-                problems.add("setting 'anomaly.threshold' is " + threshold + "; it must be in (0, 1]");
-            }
+            DetectorSettings.from(config.configuration(), problems);
             if (problems.isEmpty()) {
                 checkModel(config, problems);
             }
         });
     }
-
     private static void checkModel(JobConfig config, List<String> problems) {
         if (!EventModel.isEventModel(config.modelDir())) {
             problems.add("setting 'mamba.model-dir': " + config.modelDir() + " is not an event model (no "
@@ -84,7 +80,7 @@ public final class AnomalyJob {
     }
 
     /**
-     * Builds the job into {@code env}; {@code tap} sees the parsed events before the operator (identity in
+     * Builds the job into {@code env}; {@code tap} sees the parsed events before the detector (identity in
      * production; tests inject failures there).
      */
     public static void build(StreamExecutionEnvironment env, JobConfig config, UnaryOperator<DataStream<SourceEvent>> tap)
@@ -93,44 +89,30 @@ public final class AnomalyJob {
         EventMapping mapping = EventMapping.from(config, schema.numericFields(), schema.categoricalField(), schema.categories());
         KafkaPipeline pipeline = new KafkaPipeline(env, config);
         DataStream<SourceEvent> events = tap.apply(pipeline.events(mapping));
-
-        MambaStream<SourceEvent, OutputRecord> scored = MambaOperatorBuilder
-                .<SourceEvent, OutputRecord>forModel(config.modelDir())
-                .configure(config.configuration())
-                .eventTimeOrdering(true)
-                .eventExtractor((event, fields) -> {
-                    for (int i = 0; i < event.numeric.length; i++) {
-                        fields.numeric(i, event.numeric[i]);
-                    }
-                    if (event.categoryIndex >= 0) {
-                        fields.category(event.categoryIndex);
-                    }
-                })
-                .outputMapper(new Results(schema.numericFields(), config.get(AnomalyOptions.THRESHOLD)),
-                        TypeInformation.of(OutputRecord.class))
-                .applyTo(events.keyBy(event -> event.key));
-        scored.results().uid("mamba").name("mamba");
-        pipeline.deadLetters(scored);
-        pipeline.results(scored.results());
+        AnomalyDetection.Streams detected = AnomalyDetection.apply(events, config.configuration(), "");
+        pipeline.deadLetters(detected.late(), detected.rejected());
+        pipeline.results(detected.results().map(new Results(schema.numericFields())).returns(OutputRecord.class)
+                .uid("result-json").name("result json"));
         pipeline.finish();
     }
 
     /** The JSON of one event's result (schema in the README). */
-    static final class Results implements OutputMapper<SourceEvent, OutputRecord> {
+    static final class Results extends RichMapFunction<AnomalyResult, OutputRecord> {
         private final List<String> fields;
-        private final double threshold;
         private transient ObjectMapper json;
 
-        Results(List<String> fields, double threshold) {
+        Results(List<String> fields) {
             this.fields = fields;
-            this.threshold = threshold;
         }
 
         @Override
-        public OutputRecord map(SourceEvent event, MambaOutput output) {
-            if (json == null) {
-                json = new ObjectMapper();
-            }
+        public void open(OpenContext context) {
+            json = new ObjectMapper();
+        }
+
+        @Override
+        public OutputRecord map(AnomalyResult result) {
+            SourceEvent event = result.event;
             ObjectNode node = json.createObjectNode();
             SourceEvents.putIdentity(node, event);
             ObjectNode values = node.putObject("values");
@@ -140,16 +122,16 @@ public final class AnomalyJob {
             if (event.category != null) {
                 node.put("category", event.category);
             }
-            SourceEvents.putNumber(node, "score", output.score());
-            SourceEvents.putNumber(node, "likelihood", output.likelihood());
-            node.put("anomaly", output.likelihood() >= threshold);
-            node.put("events_seen", output.eventsSeen());
-            EventPrediction prediction = output.prediction();
+            SourceEvents.putNumber(node, "anomaly_score", result.anomalyScore);
+            node.put("anomaly", result.anomaly);
+            SourceEvents.putNumber(node, "score", result.score);
+            SourceEvents.putNumber(node, "likelihood", result.likelihood);
+            node.put("events_seen", result.eventsSeen);
             ObjectNode next = node.putObject("prediction");
             for (int i = 0; i < fields.size(); i++) {
                 ObjectNode field = next.putObject(fields.get(i));
-                SourceEvents.putNumber(field, "mean", prediction.mean()[i]);
-                SourceEvents.putNumber(field, "std", prediction.std()[i]);
+                SourceEvents.putNumber(field, "mean", result.predictionMean[i]);
+                SourceEvents.putNumber(field, "std", result.predictionStd[i]);
             }
             return new OutputRecord(event.key, node.toString(), event.timestamp);
         }

@@ -17,11 +17,7 @@ public final class AnomalyOptions {
             .stringType().noDefaultValue()
             .withDescription("JSON field holding the event type, for a model with a categorical field.");
 
-    public static final ConfigOption<Double> THRESHOLD = ConfigOptions.key("anomaly.threshold")
-            .doubleType().defaultValue(0.9999)
-            .withDescription("An event whose anomaly likelihood reaches this is flagged \"anomaly\": true.");
-
     static List<ConfigOption<?>> all() {
-        return List.of(NUMERIC_FIELDS, CATEGORICAL_FIELD, THRESHOLD);
+        return List.of(NUMERIC_FIELDS, CATEGORICAL_FIELD);
     }
 }

@@ -6,6 +6,7 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
@@ -121,11 +122,16 @@ public final class KafkaPipeline {
 
     /** The operator's late events and rejected events, as dead letters. */
     public void deadLetters(MambaStream<SourceEvent, ?> operator) {
-        deadLetters.add(operator.late()
+        deadLetters(operator.late(), operator.rejected());
+    }
+
+    /** Late events and rejected events (with the reason), as dead letters. */
+    public void deadLetters(DataStream<SourceEvent> late, DataStream<Tuple2<SourceEvent, String>> rejected) {
+        deadLetters.add(late
                 .map(event -> DeadLetter.of(DeadLetterReason.LATE, "event time " + event.timestamp
                         + " is behind the watermark (watermarks.out-of-orderness)", event))
                 .returns(DeadLetter.class).uid("late-events").name("late events"));
-        deadLetters.add(operator.rejected()
+        deadLetters.add(rejected
                 .map(pair -> DeadLetter.of(DeadLetterReason.REJECTED, pair.f1, pair.f0))
                 .returns(DeadLetter.class).uid("rejected-events").name("rejected events"));
     }

@@ -1,4 +1,4 @@
-package io.flinkmamba.nab;
+package io.flinkmamba.jobs.anomaly;
 
 import io.flinkmamba.event.SeriesFeatures;
 import org.junit.jupiter.api.Test;
@@ -15,6 +15,8 @@ class SeasonalResidualTest {
     private static final long HOUR = 3_600_000L;
     private static final int DAY = 24;
     private static final int WEEK = 7 * DAY;
+    private static final SeasonalResidual RESIDUAL = SeasonalResidual.withDefaults();
+    private static final int PERIODS = RESIDUAL.periods();
 
     /** A series' residuals row by row, with its history in a map, as the job keeps it in a map state. */
     private static final class Run {
@@ -56,7 +58,7 @@ class SeasonalResidualTest {
             for (; next < rows; next++) {
                 double v = value.applyAsDouble(next);
                 double scale = SeriesFeatures.next(features, v).scale();
-                out[(int) next] = SeasonalResidual.next(state, history, next * interval, v, scale);
+                out[(int) next] = RESIDUAL.next(state, history, next * interval, v, scale);
             }
             return out;
         }
@@ -73,11 +75,11 @@ class SeasonalResidualTest {
         Run run = new Run();
         double[] residual = run.run(40 * DAY, HOUR,
                 r -> r / DAY == flatDay ? 10 + 0.1 * noise.nextDouble() : dailyWave(r, noise));
-        for (int r = 0; r < SeasonalResidual.PERIODS * DAY; r++) {
+        for (int r = 0; r < PERIODS * DAY; r++) {
             assertTrue(Double.isNaN(residual[r]), "no residual before three periods, row " + r);
         }
         assertTrue(SeasonalResidual.period(run.state) == DAY || SeasonalResidual.period(run.state) == WEEK);
-        for (int r = SeasonalResidual.PERIODS * WEEK; r < flatDay * DAY; r++) {
+        for (int r = PERIODS * WEEK; r < flatDay * DAY; r++) {
             assertTrue(Math.abs(residual[r]) < 0.1, "an ordinary day, row " + r + ": " + residual[r]);
         }
         int far = 0;
@@ -88,7 +90,7 @@ class SeasonalResidualTest {
         for (int r = (flatDay + 1) * DAY; r < 40 * DAY; r++) {
             assertTrue(Math.abs(residual[r]) < 0.1, "one unusual earlier day does not count (median), row " + r);
         }
-        assertTrue(run.maxHistory <= SeasonalResidual.PERIODS * WEEK + 1, "history " + run.maxHistory);
+        assertTrue(run.maxHistory <= PERIODS * WEEK + 1, "history " + run.maxHistory);
     }
 
     @Test
@@ -97,13 +99,13 @@ class SeasonalResidualTest {
         // A daily wave on a level that drifts over ten days: a day back is closer than a week back.
         LongToDoubleFunction series = r -> dailyWave(r, noise) + 2 * Math.sin(2 * Math.PI * (r / DAY) / 10.0);
         Run run = new Run();
-        run.run(SeasonalResidual.PERIODS * WEEK - 1, HOUR, series);
-        assertEquals(SeasonalResidual.PERIODS * WEEK - 1, run.values.size(), "every row until the choice is final");
+        run.run(PERIODS * WEEK - 1, HOUR, series);
+        assertEquals(PERIODS * WEEK - 1, run.values.size(), "every row until the choice is final");
         // A row whose earlier values were dropped would fail the history's get.
         double[] residual = run.run(5 * WEEK, HOUR, series);
         assertEquals(DAY, SeasonalResidual.period(run.state), "the day, after three weeks");
-        assertEquals(SeasonalResidual.PERIODS * DAY, run.values.size(), "the last three days");
-        for (int r = SeasonalResidual.PERIODS * WEEK - 1; r < 5 * WEEK; r++) {
+        assertEquals(PERIODS * DAY, run.values.size(), "the last three days");
+        for (int r = PERIODS * WEEK - 1; r < 5 * WEEK; r++) {
             assertTrue(Double.isFinite(residual[r]), "row " + r + ": " + residual[r]);
         }
     }
@@ -114,11 +116,11 @@ class SeasonalResidualTest {
         // Weekdays follow a daily wave, weekends stay low: by the day, every Saturday would be an anomaly.
         LongToDoubleFunction series = r -> (r / DAY) % 7 >= 5 ? 2 + 0.1 * noise.nextDouble() : dailyWave(r, noise);
         Run run = new Run();
-        run.run(SeasonalResidual.PERIODS * DAY, HOUR, series);
+        run.run(PERIODS * DAY, HOUR, series);
         assertEquals(DAY, SeasonalResidual.period(run.state), "after three (week) days, the day");
         double[] residual = run.run(6 * WEEK, HOUR, series);
         assertEquals(WEEK, SeasonalResidual.period(run.state), "after three weeks, the week");
-        for (int r = SeasonalResidual.PERIODS * WEEK; r < 6 * WEEK; r++) {
+        for (int r = PERIODS * WEEK; r < 6 * WEEK; r++) {
             assertTrue(Math.abs(residual[r]) < 0.1, "row " + r + ": " + residual[r]);
         }
     }
