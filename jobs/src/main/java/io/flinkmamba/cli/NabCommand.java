@@ -5,6 +5,7 @@ import io.flinkmamba.nab.NabCorpus;
 import io.flinkmamba.nab.NabCorpus.Series;
 import io.flinkmamba.nab.NabJob;
 import io.flinkmamba.nab.NabResults;
+import io.flinkmamba.nab.NabResultsScoring;
 import io.flinkmamba.nab.NabScore;
 import io.flinkmamba.nab.NabTraining;
 import io.flinkmamba.nab.Profile;
@@ -81,8 +82,17 @@ final class NabCommand implements Callable<Integer> {
             description = "Training threads and the job's parallelism (default 2).")
     int threads;
 
+    @Option(names = "--results-only", paramLabel = "DIR",
+            description = "Runs no detector: scores the results files of one detector's folder DIR in NAB's layout"
+                    + " (DIR/<category>/<detector>_<name>.csv or .csv.gz, the detector named by DIR, as NAB's"
+                    + " results/<detector>/) against the corpus of --nab-dir.")
+    Path resultsOnly;
+
     @Override
     public Integer call() throws Exception {
+        if (resultsOnly != null) {
+            return NabResultsScoring.run(nabDir, resultsOnly, System.out, System.err);
+        }
         if (epochs < 1 || dModel < 1 || layers < 1 || trainRows < 2 || threads < 1 || batchSize < 1
                 || !(learningRate > 0)) {
             System.err.println("nab: --epochs, --d-model, --layers, --threads, --batch-size, --learning-rate must be"
