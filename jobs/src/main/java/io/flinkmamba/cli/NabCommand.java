@@ -6,6 +6,7 @@ import io.flinkmamba.nab.NabCorpus;
 import io.flinkmamba.nab.NabCorpus.Series;
 import io.flinkmamba.nab.NabJob;
 import io.flinkmamba.nab.NabResults;
+import io.flinkmamba.nab.NabResultsScoring;
 import io.flinkmamba.nab.NabTraining;
 import io.flinkmamba.nab.Profile;
 import io.flinkmamba.train.TrainingOptions;
@@ -41,7 +42,8 @@ final class NabCommand implements Callable<Integer> {
     static final String DETECTOR = "flinkMamba";
 
     @Option(names = "--nab-dir", required = true,
-            description = "The NAB folder: data/, labels/combined_windows.json, config/profiles.json.")
+            description = "A labelled corpus in NAB's layout: data/, labels/combined_windows.json, optionally"
+                    + " config/profiles.json (NAB's three profiles without it).")
     Path nabDir;
 
     @Option(names = "--out", defaultValue = "nab-results",
@@ -82,8 +84,17 @@ final class NabCommand implements Callable<Integer> {
             description = "Training threads and the job's parallelism (default 2).")
     int threads;
 
+    @Option(names = "--results-only", paramLabel = "DIR",
+            description = "Runs no detector: scores the results files of one detector's folder DIR in NAB's layout"
+                    + " (DIR/<category>/<detector>_<name>.csv or .csv.gz, the detector named by DIR, as NAB's"
+                    + " results/<detector>/) against the corpus of --nab-dir.")
+    Path resultsOnly;
+
     @Override
     public Integer call() throws Exception {
+        if (resultsOnly != null) {
+            return NabResultsScoring.run(nabDir, resultsOnly, System.out, System.err);
+        }
         if (epochs < 1 || dModel < 1 || layers < 1 || trainRows < 2 || threads < 1 || batchSize < 1
                 || !(learningRate > 0)) {
             System.err.println("nab: --epochs, --d-model, --layers, --threads, --batch-size, --learning-rate must be"
@@ -102,7 +113,8 @@ final class NabCommand implements Callable<Integer> {
         long started = System.nanoTime();
         NabCorpus all = NabCorpus.load(nabDir);
         NabCorpus corpus = files == null || files.isEmpty() ? all : all.subset(files);
-        List<Profile> profiles = Profile.load(nabDir.resolve("config").resolve("profiles.json"));
+        List<Profile> profiles = all.profiles();
+        all.report().forEach(line -> System.out.println("nab: " + line));
         List<Series> series = corpus.series();
         int[] foldOf = NabTraining.folds(series.size(), folds);
         System.out.printf(Locale.ROOT, "nab: %d series, %d rows, %d windows; k-fold by series, k=%d: each fold's"

@@ -7,6 +7,7 @@ import io.flinkmamba.nab.Sweeper.SweptFile;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -20,6 +21,22 @@ public record NabBenchmark(Profile profile, Score total, Map<String, Score> file
 
     public double normalized() {
         return 100 * (total.score() - nullScore) / (perfectScore - nullScore);
+    }
+
+    /** The profile's line of the command's report: threshold, raw score, null and perfect, rows, score. */
+    public String summary() {
+        return String.format(Locale.ROOT, "%-19s threshold %.6f  raw %.4f (null %.1f, perfect %.1f)  TP rows %d,"
+                        + " FP rows %d  score %.2f", profile.name(), total.threshold(), total.score(), nullScore,
+                perfectScore, total.tp(), total.fp(), normalized());
+    }
+
+    /** The command's last line: {@code nab <profile>=<normalized score> ...}, two decimals. */
+    public static String lastLine(List<NabBenchmark> results) {
+        StringBuilder line = new StringBuilder("nab");
+        for (NabBenchmark b : results) {
+            line.append(String.format(Locale.ROOT, " %s=%.2f", b.profile().name(), b.normalized()));
+        }
+        return line.toString();
     }
 
     /** Scores a detector's anomaly scores (one array per series, by name) at the best corpus-wide threshold. */
@@ -48,6 +65,9 @@ public record NabBenchmark(Profile profile, Score total, Map<String, Score> file
             }
             swept.add(sweeper.sweep(s, corpus.windows(s.name()), scores));
             windows += corpus.windows(s.name()).size();
+        }
+        if (windows == 0) {
+            throw new IllegalArgumentException("the series have no anomaly window: NAB's normalized score needs one");
         }
         // The optimizer's result already is the corpus's score at the threshold it chose.
         Score total = Double.isNaN(threshold) ? sweeper.optimize(swept) : sweeper.score(swept, threshold);

@@ -1,84 +1,121 @@
 package io.flinkmamba.nab;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flinkmamba.nab.CorpusNotes.Kind;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeFormatterBuilder;
-import java.time.format.DateTimeParseException;
-import java.time.temporal.ChronoField;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
-import java.util.zip.GZIPInputStream;
 
 /**
- * The NAB corpus as NAB's own runner sees it: the series under {@code data/} (named by their path relative to
- * it, e.g. {@code realKnownCause/nyc_taxi.csv}) and the anomaly windows of {@code labels/combined_windows.json}.
+ * A labelled corpus in NAB's layout, as NAB's own runner sees it: the series under {@code data/} (every
+ * {@code .csv} below it, named by its path relative to it, e.g. {@code realKnownCause/nyc_taxi.csv}), the
+ * anomaly windows of {@code labels/combined_windows.json}, and the profiles of {@code config/profiles.json}
+ * (NAB's three when absent, {@link Profile#NAB}).
+ *
+ * <p>A data file has a header with a {@code timestamp} and a {@code value} column (others are ignored) and
+ * one row per line ({@link NabTimestamps}: NAB's format or ISO 8601). Rows are kept in file order and
+ * scored by position, as NAB does: gaps (irregular intervals) are fine, and a timestamp that repeats the
+ * previous row's or goes back is kept (counted; NAB's own corpus has both). A row whose value is missing (empty, NaN,
+ * null, None, NA, n/a, or infinite) is kept, so that every detector's results stay row-aligned with the
+ * data, and gets the previous row's value ({@link Series#filled}). The rules that change or leave out data
+ * are counted in {@link #notes()}; everything else that is wrong is an {@link IOException} of one line
+ * naming the file, the line and the problem.
  */
 public final class NabCorpus {
-    /** NAB's timestamps: {@code 2014-04-10 07:15:00}, labels with an optional fraction ({@code .000000}). */
-    static final DateTimeFormatter TIMESTAMP = new DateTimeFormatterBuilder()
-            .appendPattern("yyyy-MM-dd HH:mm:ss")
-            .optionalStart().appendFraction(ChronoField.NANO_OF_SECOND, 0, 9, true).optionalEnd()
-            .toFormatter();
-    /** How results files write timestamps (NAB's data format). */
-    static final DateTimeFormatter TIMESTAMP_OUT = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+    private static final Set<String> MISSING = Set.of("", "nan", "null", "none", "na", "n/a");
 
-    /** One series: its rows in file order. */
-    public record Series(String name, LocalDateTime[] timestamps, double[] values) {
+    /**
+     * One series: its rows in file order. {@code filled} are the rows whose value was missing in the file
+     * (ascending): their value is the previous row's (the first value of the file for the rows before it).
+     */
+    public record Series(String name, LocalDateTime[] timestamps, double[] values, int[] filled) {
+        /** A series with every value given. */
+        public Series(String name, LocalDateTime[] timestamps, double[] values) {
+            this(name, timestamps, values, new int[0]);
+        }
+
         public int size() {
             return timestamps.length;
         }
+
+        /** How many rows had no value of their own. */
+        public int filledRows() {
+            return filled.length;
+        }
     }
 
-    /** An anomaly window, both ends inclusive. */
+    /** An anomaly window, both ends inclusive; in a loaded corpus both ends are timestamps of the file. */
     public record Window(LocalDateTime start, LocalDateTime end) {}
 
     private final Path root;
     private final List<Series> series;
     private final Map<String, List<Window>> windows;
+    private final List<Profile> profiles;
+    private final boolean defaultProfiles;
+    private final CorpusNotes notes;
 
-    private NabCorpus(Path root, List<Series> series, Map<String, List<Window>> windows) {
+    private NabCorpus(Path root, List<Series> series, Map<String, List<Window>> windows, List<Profile> profiles,
+                      boolean defaultProfiles, CorpusNotes notes) {
         this.root = root;
         this.series = series;
         this.windows = windows;
+        this.profiles = profiles;
+        this.defaultProfiles = defaultProfiles;
+        this.notes = notes;
     }
 
-    /** Reads every series under {@code nabDir/data} and the windows; each series must have its labels entry. */
+    /** Reads every labelled series under {@code nabDir/data}, its windows and the profiles. */
     public static NabCorpus load(Path nabDir) throws IOException {
         Path data = nabDir.resolve("data");
         Path labels = nabDir.resolve("labels").resolve("combined_windows.json");
         if (!Files.isDirectory(data) || !Files.isRegularFile(labels)) {
             throw new IOException(nabDir + " is not a NAB folder (needs data/ and labels/combined_windows.json)");
         }
-        Map<String, List<Window>> windows = readWindows(labels);
+        CorpusNotes notes = new CorpusNotes();
+        Map<String, List<Window>> labelled = NabLabels.read(labels);
+        List<Path> files;
+        try (Stream<Path> walk = Files.walk(data)) {
+            files = walk.filter(p -> p.toString().endsWith(".csv") && Files.isRegularFile(p)).sorted().toList();
+        }
+        if (files.isEmpty()) {
+            throw new IOException(data + " holds no .csv file");
+        }
         List<Series> series = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(data)) {
-            for (Path file : files.filter(p -> p.toString().endsWith(".csv")).sorted().toList()) {
-                String name = data.relativize(file).toString().replace('\\', '/');
-                if (!windows.containsKey(name)) {
-                    throw new IOException(labels + " has no entry for data file " + name);
-                }
-                series.add(readSeries(file, name));
+        List<String> names = new ArrayList<>();
+        for (Path file : files) {
+            String name = data.relativize(file).toString().replace('\\', '/');
+            names.add(name);
+            if (labelled.containsKey(name)) {
+                series.add(readSeries(file, name, notes));
+            } else {
+                notes.count(Kind.UNLABELLED_FILE, file.toString());
+            }
+        }
+        for (String name : labelled.keySet()) {
+            if (!names.contains(name)) {
+                notes.count(Kind.UNKNOWN_LABELS, labels + ": " + name);
             }
         }
         if (series.isEmpty()) {
-            throw new IOException(data + " holds no .csv series");
+            throw new IOException(labels + " has an entry for none of the " + files.size() + " data files");
         }
-        return new NabCorpus(nabDir, List.copyOf(series), windows);
+        Map<String, List<Window>> windows = new LinkedHashMap<>();
+        for (Series s : series) {
+            windows.put(s.name(), NabLabels.fit(labels + ": " + s.name(), labelled.get(s.name()), s, notes));
+        }
+        Path profilesJson = nabDir.resolve("config").resolve("profiles.json");
+        boolean defaults = !Files.exists(profilesJson);
+        List<Profile> profiles = defaults ? Profile.NAB : Profile.load(profilesJson);
+        return new NabCorpus(nabDir, List.copyOf(series), windows, profiles, defaults, notes);
     }
 
     public Path root() {
@@ -89,6 +126,27 @@ public final class NabCorpus {
         return series;
     }
 
+    /** The scoring profiles: those of {@code config/profiles.json}, or NAB's three without it. */
+    public List<Profile> profiles() {
+        return profiles;
+    }
+
+    /** What loading changed or left out, by rule (empty for NAB's own corpus). */
+    public CorpusNotes notes() {
+        return notes;
+    }
+
+    /** What the command prints about the corpus: its size, where the profiles come from, then the notes. */
+    public List<String> report() {
+        List<String> lines = new ArrayList<>();
+        lines.add(String.format(Locale.ROOT, "corpus %s: %d series, %d rows, %d windows; profiles %s (%s)", root,
+                series.size(), series.stream().mapToInt(Series::size).sum(), windowCount(),
+                String.join(", ", profiles.stream().map(Profile::name).toList()),
+                defaultProfiles ? "NAB's, no config/profiles.json" : "config/profiles.json"));
+        lines.addAll(notes.lines());
+        return lines;
+    }
+
     /** The series of these names (e.g. a subset for a quick run), in the corpus order. */
     public NabCorpus subset(List<String> names) {
         List<Series> chosen = series.stream().filter(s -> names.contains(s.name())).toList();
@@ -97,7 +155,7 @@ public final class NabCorpus {
             missing.removeAll(chosen.stream().map(Series::name).toList());
             throw new IllegalArgumentException("not in the corpus: " + missing);
         }
-        return new NabCorpus(root, chosen, windows);
+        return new NabCorpus(root, chosen, windows, profiles, defaultProfiles, notes);
     }
 
     public List<Window> windows(String name) {
@@ -108,156 +166,101 @@ public final class NabCorpus {
         return w;
     }
 
-    /** All windows of the labels file: NAB's perfect detector scores one TP weight for each. */
+    /** The windows of the corpus's series: NAB's perfect detector scores one TP weight for each. */
     public int windowCount() {
-        return windows.values().stream().mapToInt(List::size).sum();
+        return series.stream().mapToInt(s -> windows(s.name()).size()).sum();
     }
 
     /** True for the rows of the series that lie inside one of its windows (NAB's {@code label} column). */
     public boolean[] labels(Series s) {
         boolean[] inside = new boolean[s.size()];
+        LocalDateTime[] t = s.timestamps();
         for (Window w : windows(s.name())) {
-            for (int i = 0; i < inside.length; i++) {
-                LocalDateTime t = s.timestamps()[i];
-                inside[i] |= !t.isBefore(w.start()) && !t.isAfter(w.end());
+            for (int i = 0; i < t.length; i++) {
+                inside[i] |= !t[i].isBefore(w.start()) && !t[i].isAfter(w.end());
             }
         }
         return inside;
     }
 
-    private static Map<String, List<Window>> readWindows(Path labels) throws IOException {
-        JsonNode root = new ObjectMapper().readTree(labels.toFile());
-        Map<String, List<Window>> out = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            List<Window> list = new ArrayList<>();
-            for (JsonNode w : e.getValue()) {
-                if (!w.isArray() || w.size() != 2) {
-                    throw new IOException(labels + ": " + e.getKey() + ": a window must be [start, end], got " + w);
-                }
-                Window window = new Window(parse(w.get(0).asText(), labels), parse(w.get(1).asText(), labels));
-                if (window.end().isBefore(window.start())) {
-                    throw new IOException(labels + ": " + e.getKey() + ": window ends before it starts: " + w);
-                }
-                list.add(window);
-            }
-            out.put(e.getKey(), Collections.unmodifiableList(list));
-        }
-        return out;
-    }
-
-    private static Series readSeries(Path file, String name) throws IOException {
+    private static Series readSeries(Path file, String name, CorpusNotes notes) throws IOException {
         List<LocalDateTime> timestamps = new ArrayList<>();
         double[] values = new double[1024];
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            Columns columns = Columns.of(in.readLine(), file, "timestamp", "value");
-            String line;
-            int row = 0;
-            while ((line = in.readLine()) != null) {
-                row++;
-                if (line.isBlank()) {
-                    continue;
+        int[] missing = new int[16];
+        int missingCount = 0;
+        try (NabCsv csv = NabCsv.open(file)) {
+            int time = csv.column("timestamp");
+            int value = csv.column("value");
+            if (csv.width() > 2) {
+                notes.count(Kind.EXTRA_COLUMNS, file.toString());
+            }
+            String previousText = null;
+            for (String[] cells = csv.next(notes); cells != null; cells = csv.next(notes)) {
+                LocalDateTime t = NabTimestamps.parse(cells[time]);
+                if (t == null) {
+                    throw new IOException(csv.where() + ": timestamp '" + cells[time] + "' is not "
+                            + NabTimestamps.EXPECTED);
                 }
-                String[] cells = columns.cells(line, file, row);
-                if (timestamps.size() == values.length) {
-                    values = Arrays.copyOf(values, values.length * 2);
+                if (!timestamps.isEmpty()) {
+                    LocalDateTime previous = timestamps.get(timestamps.size() - 1);
+                    if (t.equals(previous)) {
+                        notes.count(Kind.REPEATED_TIMESTAMP, csv.where());
+                    } else if (t.isBefore(previous)) {
+                        notes.count(Kind.BACKWARD_TIMESTAMP, csv.where() + " ('" + cells[time] + "' after '"
+                                + previousText + "')");
+                    }
                 }
-                values[timestamps.size()] = number(cells[1], file, row);
-                timestamps.add(parse(cells[0], file));
+                previousText = cells[time];
+                int row = timestamps.size();
+                if (row == values.length) {
+                    values = Arrays.copyOf(values, row * 2);
+                }
+                values[row] = number(cells[value], csv);
+                if (Double.isNaN(values[row])) {
+                    notes.count(Kind.MISSING_VALUE, csv.where());
+                    if (missingCount == missing.length) {
+                        missing = Arrays.copyOf(missing, missingCount * 2);
+                    }
+                    missing[missingCount++] = row;
+                }
+                timestamps.add(t);
             }
         }
         if (timestamps.isEmpty()) {
-            throw new IOException(file + " has no rows");
+            throw new IOException(file + ": a header and no rows");
         }
-        return new Series(name, timestamps.toArray(LocalDateTime[]::new), Arrays.copyOf(values, timestamps.size()));
+        double[] filled = Arrays.copyOf(values, timestamps.size());
+        carryForward(filled, file);
+        return new Series(name, timestamps.toArray(LocalDateTime[]::new), filled, Arrays.copyOf(missing, missingCount));
     }
 
-    /**
-     * The {@code anomaly_score} column of a detector's NAB results file ({@code .csv} or {@code .csv.gz}),
-     * checked row by row against the series' timestamps.
-     */
-    public static double[] readAnomalyScores(Path resultsFile, Series series) throws IOException {
-        double[] scores = new double[series.size()];
-        try (BufferedReader in = open(resultsFile)) {
-            Columns columns = Columns.of(in.readLine(), resultsFile, "timestamp", "anomaly_score");
-            String line;
-            int row = 0;
-            while ((line = in.readLine()) != null) {
-                if (line.isBlank()) {
-                    continue;
-                }
-                if (row == scores.length) {
-                    throw new IOException(resultsFile + " has more rows than " + series.name() + " ("
-                            + scores.length + ")");
-                }
-                String[] cells = columns.cells(line, resultsFile, row + 1);
-                if (!parse(cells[0], resultsFile).equals(series.timestamps()[row])) {
-                    throw new IOException(resultsFile + " row " + (row + 1) + ": timestamp " + cells[0]
-                            + " differs from the data's " + series.timestamps()[row]);
-                }
-                scores[row] = number(cells[1], resultsFile, row + 1);
-                row++;
-            }
-            if (row != scores.length) {
-                throw new IOException(resultsFile + " has " + row + " rows, " + series.name() + " " + scores.length);
-            }
+    /** The cell's value, NaN when missing (infinite counts as missing); text that is no number is an error. */
+    private static double number(String text, NabCsv csv) throws IOException {
+        if (MISSING.contains(text.toLowerCase(Locale.ROOT))) {
+            return Double.NaN;
         }
-        return scores;
-    }
-
-    private static BufferedReader open(Path file) throws IOException {
-        var raw = Files.newInputStream(file);
-        var in = file.toString().endsWith(".gz") ? new GZIPInputStream(raw) : raw;
-        return new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-    }
-
-    static LocalDateTime parse(String text, Path file) throws IOException {
         try {
-            return LocalDateTime.parse(text.strip(), TIMESTAMP);
-        } catch (DateTimeParseException e) {
-            throw new IOException(file + ": bad timestamp '" + text + "' (expected yyyy-MM-dd HH:mm:ss)", e);
+            double v = Double.parseDouble(text);
+            return Double.isFinite(v) ? v : Double.NaN;
+        } catch (NumberFormatException e) {
+            throw new IOException(csv.where() + ": value '" + text + "' is not a number");
         }
     }
 
-    private static double number(String text, Path file, int row) throws IOException {
-        try {
-            double v = Double.parseDouble(text.strip());
-            if (Double.isFinite(v)) {
-                return v;
-            }
-        } catch (NumberFormatException ignored) {
-            // reported below
+    /** Each NaN becomes the previous value; the leading ones the first value. */
+    private static void carryForward(double[] values, Path file) throws IOException {
+        int first = 0;
+        while (first < values.length && Double.isNaN(values[first])) {
+            first++;
         }
-        throw new IOException(file + " row " + row + ": not a finite number: '" + text + "'");
-    }
-
-    /** The positions of the wanted columns in a CSV header. */
-    private record Columns(int[] index, int width) {
-        static Columns of(String header, Path file, String... wanted) throws IOException {
-            if (header == null) {
-                throw new IOException(file + " is empty");
-            }
-            List<String> names = Arrays.stream(header.split(",", -1)).map(String::strip).toList();
-            int[] index = new int[wanted.length];
-            for (int i = 0; i < wanted.length; i++) {
-                index[i] = names.indexOf(wanted[i]);
-                if (index[i] < 0) {
-                    throw new IOException(file + ": header " + names + " lacks column " + wanted[i]);
-                }
-            }
-            return new Columns(index, names.size());
+        if (first == values.length) {
+            throw new IOException(file + ": no row has a value");
         }
-
-        String[] cells(String line, Path file, int row) throws IOException {
-            String[] all = line.split(",", -1);
-            if (all.length != width) {
-                throw new IOException(file + " row " + row + ": " + all.length + " cells, header has " + width);
+        Arrays.fill(values, 0, first, values[first]);
+        for (int i = first + 1; i < values.length; i++) {
+            if (Double.isNaN(values[i])) {
+                values[i] = values[i - 1];
             }
-            String[] out = new String[index.length];
-            for (int i = 0; i < index.length; i++) {
-                out[i] = all[index[i]];
-            }
-            return out;
         }
     }
 }

@@ -4,6 +4,7 @@ import io.flinkmamba.testing.SharedData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -63,5 +64,34 @@ class NabCommandTest {
         CliRun run = CliRun.of("nab", "--nab-dir", dir.toString(), "--out", dir.resolve("out").toString());
         assertEquals(2, run.exit());
         assertTrue(run.err().contains("is not a NAB folder"), run.err());
+    }
+
+    @Test
+    void resultsOnlyScoresADetectorsFolderOrFailsWithOneLine(@TempDir Path dir) throws IOException {
+        StringBuilder data = new StringBuilder("timestamp,value\n");
+        StringBuilder results = new StringBuilder("timestamp,anomaly_score\n");
+        for (int i = 0; i < 20; i++) {
+            String at = String.format("2015-01-01 00:%02d:00", i);
+            data.append(at).append(',').append(i).append('\n');
+            results.append(at).append(',').append(i == 10 ? 1 : 0).append('\n');
+        }
+        Files.createDirectories(dir.resolve("data/cat"));
+        Files.writeString(dir.resolve("data/cat/a.csv"), data);
+        Files.createDirectories(dir.resolve("labels"));
+        Files.writeString(dir.resolve("labels/combined_windows.json"),
+                "{\"cat/a.csv\": [[\"2015-01-01 00:10:00\", \"2015-01-01 00:12:00\"]]}");
+        Files.createDirectories(dir.resolve("det/cat"));
+        Files.writeString(dir.resolve("det/cat/det_a.csv"), results);
+
+        CliRun run = CliRun.of("nab", "--nab-dir", dir.toString(), "--results-only", dir.resolve("det").toString());
+        assertEquals(0, run.exit(), run.err());
+        assertEquals("nab standard=100.00 reward_low_FP_rate=100.00 reward_low_FN_rate=100.00", run.lastLine());
+
+        Files.delete(dir.resolve("det/cat/det_a.csv"));
+        run = CliRun.of("nab", "--nab-dir", dir.toString(), "--results-only", dir.resolve("det").toString());
+        assertEquals(2, run.exit());
+        assertEquals("nab: " + dir.resolve("det") + ": no results file for series cat/a.csv ("
+                + dir.resolve("det/cat/det_a.csv") + "[.gz]; the folder's name is the detector's, as NAB's"
+                + " results/<detector>/)", run.err().strip());
     }
 }
