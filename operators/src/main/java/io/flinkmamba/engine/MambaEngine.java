@@ -46,7 +46,7 @@ public interface MambaEngine extends AutoCloseable {
     }
 
     /**
-     * The LM head alone: logits[r*vocab ..] for hidden[r*d_model ..], r < rows. Scores an event under the
+     * The LM head alone: logits[r*vocab ..] for hidden[r*d_model ..], {@code r < rows}. Scores an event under the
      * prediction stored after the key's previous one.
      */
     void logits(float[] hidden, int rows, float[] logits);
