@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flinkmamba.event.InputTransform;
 import io.flinkmamba.train.EventTrainer;
 import io.flinkmamba.train.TrainingListener;
 import io.flinkmamba.train.TrainingOptions;
@@ -149,6 +150,13 @@ final class TrainCommand implements Callable<Integer> {
             description = "Epochs without a better validation loss before stopping (default 3).")
     int patience;
 
+    @Option(names = "--input-transform", defaultValue = "none", paramLabel = "none|running_standardized",
+            description = "What the numeric fields go through before the model, declared in the model file:"
+                    + " none (the raw values), or running_standardized (each field standardized per key by the"
+                    + " running mean and standard deviation of the key's earlier values, clipped to +-5; the"
+                    + " trainer applies it to the raw values it reads). Default none.")
+    String inputTransform;
+
     @Option(names = "--skip-invalid", description = "Skip (and count) invalid rows or records instead of failing on the first.")
     boolean skipInvalid;
 
@@ -162,6 +170,17 @@ final class TrainCommand implements Callable<Integer> {
         PrintStream outStream = System.out;
         if (tokenField != null && (!numericFields.isEmpty() || categoryField != null)) {
             System.err.println("train: --token-field trains a token language model; it takes no --numeric or --category");
+            return 2;
+        }
+        InputTransform transform;
+        try {
+            transform = InputTransform.fromJsonName(inputTransform);
+        } catch (IllegalArgumentException e) {
+            System.err.println("train: --input-transform: " + e.getMessage());
+            return 2;
+        }
+        if (tokenField != null && transform != InputTransform.NONE) {
+            System.err.println("train: --input-transform applies to numeric fields; a token language model has none");
             return 2;
         }
         if (numericFields.isEmpty() && categoryField == null && tokenField == null) {
@@ -188,7 +207,7 @@ final class TrainCommand implements Callable<Integer> {
             }
             options = new TrainingOptions(dModel, layers, dState, epochs, bptt, learningRate, weightDecay, 1.0,
                     threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), seed, validationShare,
-                    patience, batchSize);
+                    patience, batchSize, transform);
         } catch (IllegalArgumentException e) {
             System.err.println("train: " + e.getMessage());
             return 1;

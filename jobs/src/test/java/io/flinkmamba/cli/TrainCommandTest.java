@@ -3,6 +3,7 @@ package io.flinkmamba.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flinkmamba.event.EventModel;
+import io.flinkmamba.event.InputTransform;
 import io.flinkmamba.model.MambaModel;
 import io.flinkmamba.model.ModelLoader;
 import org.junit.jupiter.api.Test;
@@ -64,8 +65,26 @@ class TrainCommandTest {
         EventModel model = EventModel.load(out);
         assertEquals(List.of("latency"), model.schema().numericFields());
         assertEquals(List.of("delete", "get", "put"), model.schema().categories());
+        assertEquals(InputTransform.NONE, model.inputTransform());
         String html = Files.readString(out.resolve("loss-curve.html"));
         assertTrue(html.contains("<svg") && html.contains("<polyline") && html.contains("validation"), html);
+    }
+
+    @Test
+    void theInputTransformIsDeclaredByTheModelAndAnUnknownOneRefused() throws Exception {
+        StringBuilder csv = new StringBuilder("host,ts,latency,kind\n");
+        for (String[] r : events()) {
+            csv.append(String.join(",", r)).append('\n');
+        }
+        Path input = Files.writeString(dir.resolve("events.csv"), csv);
+        CliRun standardized = CliRun.of(args(input, dir.resolve("s"), 1, "--input-transform", "running_standardized"));
+        assertEquals(0, standardized.exit(), standardized.out() + standardized.err());
+        assertEquals(InputTransform.RUNNING_STANDARDIZED, EventModel.load(dir.resolve("s")).inputTransform());
+
+        CliRun unknown = CliRun.of(args(input, dir.resolve("u"), 1, "--input-transform", "log"));
+        assertEquals(2, unknown.exit());
+        assertEquals("train: --input-transform: unknown input transform 'log' (known: none, running_standardized)",
+                unknown.err().strip());
     }
 
     @Test

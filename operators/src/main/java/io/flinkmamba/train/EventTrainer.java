@@ -6,6 +6,8 @@ import io.flinkmamba.event.EventFields;
 import io.flinkmamba.event.EventModel;
 import io.flinkmamba.event.EventModels;
 import io.flinkmamba.event.EventSchema;
+import io.flinkmamba.event.InputTransform;
+import io.flinkmamba.event.SeriesFeatures;
 import io.flinkmamba.model.MambaConfig;
 import io.flinkmamba.model.MambaConfig.LayerType;
 import io.flinkmamba.model.MambaModel;
@@ -35,7 +37,9 @@ import java.util.concurrent.Future;
  * buffer and the buffers are summed in batch order. Keys are split into training and validation by the
  * seed; after every epoch the validation loss is measured through the CPU engine and
  * {@link EventModel#score} (what the operator reports), the best epoch's weights are kept, and training
- * stops after {@code patience} epochs without improvement.
+ * stops after {@code patience} epochs without improvement. The sequences hold raw values: with
+ * {@link InputTransform#RUNNING_STANDARDIZED} the trainer standardizes each sequence field by field
+ * ({@link SeriesFeatures#next}, a sequence being one key) before anything else, training and validation alike.
  */
 public final class EventTrainer {
     private static final double BETA1 = 0.9;
@@ -73,7 +77,7 @@ public final class EventTrainer {
         for (TrainingSequence s : sequences) {
             check(schema, s);
         }
-        Split split = split(sequences, options, "events");
+        Split split = split(modelInput(sequences, options.inputTransform()), options, "events");
         float[][] normalization = normalization(schema, split.train);
         EventModel initial = EventModels.random(schema, normalization[0], normalization[1], options.dModel(),
                 options.nLayer(), options.dState(), options.seed());
@@ -125,6 +129,29 @@ public final class EventTrainer {
         return trainer.run(trainer.layout.flatten(initial), split, outDir, listener);
     }
 
+    /** The values the model sees: the sequences as they are, or each one standardized field by field. */
+    private static List<TrainingSequence> modelInput(List<TrainingSequence> sequences, InputTransform transform) {
+        if (transform == InputTransform.NONE) {
+            return sequences;
+        }
+        List<TrainingSequence> out = new ArrayList<>(sequences.size());
+        for (TrainingSequence s : sequences) {
+            int f = s.length() == 0 ? 0 : s.numeric()[0].length;
+            double[][] states = new double[f][];
+            for (int i = 0; i < f; i++) {
+                states[i] = SeriesFeatures.newState();
+            }
+            double[][] standardized = new double[s.length()][f];
+            for (int t = 0; t < s.length(); t++) {
+                for (int i = 0; i < f; i++) {
+                    standardized[t][i] = SeriesFeatures.next(states[i], s.numeric()[t][i]).normalized();
+                }
+            }
+            out.add(new TrainingSequence(s.key(), standardized, s.category()));
+        }
+        return out;
+    }
+
     private static void check(EventSchema schema, TrainingSequence s) {
         int f = schema.numericCount();
         for (int t = 0; t < s.length(); t++) {
@@ -133,7 +160,7 @@ public final class EventTrainer {
                         + " numeric values, the schema " + f);
             }
             for (int i = 0; i < f; i++) {
-                if (!Float.isFinite(s.numeric()[t][i])) {
+                if (!Float.isFinite((float) s.numeric()[t][i])) {
                     throw new IllegalArgumentException("key " + s.key() + " event " + t + ": field '"
                             + schema.numericFields().get(i) + "' is " + s.numeric()[t][i]);
                 }
@@ -180,16 +207,19 @@ public final class EventTrainer {
         return new Split(train, validation);
     }
 
-    /** Mean and standard deviation of every numeric field over the training events (std 1 for a constant). */
+    /**
+     * Mean and standard deviation of every numeric field over the training events as floats (what the operator's
+     * event fields hold), std 1 for a constant.
+     */
     private static float[][] normalization(EventSchema schema, List<TrainingSequence> train) {
         int f = schema.numericCount();
         double[] sum = new double[f];
         double[] sumSq = new double[f];
         long n = 0;
         for (TrainingSequence s : train) {
-            for (float[] event : s.numeric()) {
+            for (double[] event : s.numeric()) {
                 for (int i = 0; i < f; i++) {
-                    sum[i] += event[i];
+                    sum[i] += (float) event[i];
                 }
                 n++;
             }
@@ -200,9 +230,9 @@ public final class EventTrainer {
             mean[i] = (float) (sum[i] / n);
         }
         for (TrainingSequence s : train) {
-            for (float[] event : s.numeric()) {
+            for (double[] event : s.numeric()) {
                 for (int i = 0; i < f; i++) {
-                    double v = event[i] - mean[i];
+                    double v = (float) event[i] - mean[i];
                     sumSq[i] += v * v;
                 }
             }
@@ -219,7 +249,7 @@ public final class EventTrainer {
         float[] z = new float[s.length() * f];
         for (int t = 0; t < s.length(); t++) {
             for (int i = 0; i < f; i++) {
-                z[t * f + i] = (s.numeric()[t][i] - mean[i]) / std[i];
+                z[t * f + i] = ((float) s.numeric()[t][i] - mean[i]) / std[i];
             }
         }
         return new Encoded(s.key(), s.length(), z, schema.hasCategory() ? s.category() : null);
@@ -333,7 +363,7 @@ public final class EventTrainer {
         if (layout.tokens) {
             ModelWriter.write(layout.languageModel(best), outDir, DType.F32);
         } else {
-            layout.model(best, mean, std).write(outDir);
+            layout.model(best, mean, std, options.inputTransform()).write(outDir);
         }
         return new TrainingResult(outDir, epochsRun, bestTrain, bestValidation, List.copyOf(curve),
                 trainedEvents / Math.max(1e-9, seconds));
@@ -344,7 +374,7 @@ public final class EventTrainer {
             MambaModel model = layout.languageModel(w);
             return meanScore(model, validation, pool, (engine, s) -> tokenLoss(model, engine, s));
         }
-        EventModel model = layout.model(w, mean, std);
+        EventModel model = layout.model(w, mean, std, options.inputTransform());
         return meanScore(model.backbone(), validation, pool, (engine, s) -> sequenceLoss(model, engine, s));
     }
 
@@ -438,10 +468,12 @@ public final class EventTrainer {
     /**
      * Mean NLL per predicted event (nats) of {@code sequences} under {@code model}, as the operator scores:
      * each key through the CPU engine from a zero state, event t+1 scored by {@link EventModel#score} from
-     * hidden t (a key's first event is not scored).
+     * hidden t (a key's first event is not scored). The sequences hold raw values; the model's input transform
+     * is applied to them first, in the values' units (what a job does before the operator).
      */
     public static double meanScore(EventModel model, List<TrainingSequence> sequences) {
-        return meanScore(model.backbone(), sequences, null, (engine, s) -> sequenceLoss(model, engine, s));
+        return meanScore(model.backbone(), modelInput(sequences, model.inputTransform()), null,
+                (engine, s) -> sequenceLoss(model, engine, s));
     }
 
     /**
@@ -537,9 +569,9 @@ public final class EventTrainer {
 
     private static void set(EventFields fields, TrainingSequence s, int t) {
         fields.clear();
-        float[] values = s.numeric()[t];
+        double[] values = s.numeric()[t];
         for (int i = 0; i < values.length; i++) {
-            fields.numeric(i, values[i]);
+            fields.numeric(i, (float) values[i]);
         }
         if (s.category() != null) {
             fields.category(s.category()[t]);

@@ -1,5 +1,9 @@
 package io.flinkmamba.train;
 
+import io.flinkmamba.event.InputTransform;
+
+import java.util.Objects;
+
 /**
  * How {@link EventTrainer} trains.
  *
@@ -17,10 +21,12 @@ package io.flinkmamba.train;
  * @param validationShare share of the keys held out for validation and early stopping (0: none)
  * @param patience        epochs without a better validation loss before stopping
  * @param batchSize       sequences per optimizer batch
+ * @param inputTransform  what the trainer does to each sequence's raw numeric values before the model sees
+ *                        them (per sequence, that is per key), declared by the trained model
  */
 public record TrainingOptions(int dModel, int nLayer, int dState, int epochs, int bptt, double learningRate,
                               double weightDecay, double clipNorm, int threads, long seed,
-                              double validationShare, int patience, int batchSize) {
+                              double validationShare, int patience, int batchSize, InputTransform inputTransform) {
 
     public TrainingOptions {
         require(dModel >= 2, "d_model must be at least 2, got " + dModel);
@@ -35,14 +41,15 @@ public record TrainingOptions(int dModel, int nLayer, int dState, int epochs, in
         require(validationShare >= 0 && validationShare < 1, "validation share must be in [0, 1), got " + validationShare);
         require(patience >= 1, "patience must be at least 1, got " + patience);
         require(batchSize >= 1, "batch size must be at least 1, got " + batchSize);
+        Objects.requireNonNull(inputTransform, "input transform");
     }
 
-    /** The contract's form: batches of 16 sequences. */
+    /** The contract's form: batches of 16 sequences, raw values ({@link InputTransform#NONE}). */
     public TrainingOptions(int dModel, int nLayer, int dState, int epochs, int bptt, double learningRate,
                            double weightDecay, double clipNorm, int threads, long seed, double validationShare,
                            int patience) {
         this(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare,
-                patience, 16);
+                patience, 16, InputTransform.NONE);
     }
 
     private static void require(boolean ok, String message) {
@@ -53,24 +60,25 @@ public record TrainingOptions(int dModel, int nLayer, int dState, int epochs, in
 
     /**
      * d_model 32, 2 layers, d_state 16, 20 epochs, BPTT 64, learning rate 3e-3, weight decay 0.01, clip 1.0,
-     * threads = available processors, seed 42, 20% of the keys for validation, patience 3, batches of 16.
+     * threads = available processors, seed 42, 20% of the keys for validation, patience 3, batches of 16, raw values.
      */
     public static TrainingOptions defaults() {
         return new TrainingOptions(32, 2, 16, 20, 64, 3e-3, 0.01, 1.0, Runtime.getRuntime().availableProcessors(), 42,
                 0.2, 3);
     }
 
-    public TrainingOptions withDModel(int v) { return new TrainingOptions(v, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare, patience, batchSize); }
-    public TrainingOptions withNLayer(int v) { return new TrainingOptions(dModel, v, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare, patience, batchSize); }
-    public TrainingOptions withDState(int v) { return new TrainingOptions(dModel, nLayer, v, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare, patience, batchSize); }
-    public TrainingOptions withEpochs(int v) { return new TrainingOptions(dModel, nLayer, dState, v, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare, patience, batchSize); }
-    public TrainingOptions withBptt(int v) { return new TrainingOptions(dModel, nLayer, dState, epochs, v, learningRate, weightDecay, clipNorm, threads, seed, validationShare, patience, batchSize); }
-    public TrainingOptions withLearningRate(double v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, v, weightDecay, clipNorm, threads, seed, validationShare, patience, batchSize); }
-    public TrainingOptions withWeightDecay(double v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, v, clipNorm, threads, seed, validationShare, patience, batchSize); }
-    public TrainingOptions withClipNorm(double v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, v, threads, seed, validationShare, patience, batchSize); }
-    public TrainingOptions withThreads(int v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, v, seed, validationShare, patience, batchSize); }
-    public TrainingOptions withSeed(long v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, v, validationShare, patience, batchSize); }
-    public TrainingOptions withValidationShare(double v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, v, patience, batchSize); }
-    public TrainingOptions withPatience(int v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare, v, batchSize); }
-    public TrainingOptions withBatchSize(int v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare, patience, v); }
+    public TrainingOptions withDModel(int v) { return new TrainingOptions(v, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare, patience, batchSize, inputTransform); }
+    public TrainingOptions withNLayer(int v) { return new TrainingOptions(dModel, v, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare, patience, batchSize, inputTransform); }
+    public TrainingOptions withDState(int v) { return new TrainingOptions(dModel, nLayer, v, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare, patience, batchSize, inputTransform); }
+    public TrainingOptions withEpochs(int v) { return new TrainingOptions(dModel, nLayer, dState, v, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare, patience, batchSize, inputTransform); }
+    public TrainingOptions withBptt(int v) { return new TrainingOptions(dModel, nLayer, dState, epochs, v, learningRate, weightDecay, clipNorm, threads, seed, validationShare, patience, batchSize, inputTransform); }
+    public TrainingOptions withLearningRate(double v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, v, weightDecay, clipNorm, threads, seed, validationShare, patience, batchSize, inputTransform); }
+    public TrainingOptions withWeightDecay(double v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, v, clipNorm, threads, seed, validationShare, patience, batchSize, inputTransform); }
+    public TrainingOptions withClipNorm(double v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, v, threads, seed, validationShare, patience, batchSize, inputTransform); }
+    public TrainingOptions withThreads(int v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, v, seed, validationShare, patience, batchSize, inputTransform); }
+    public TrainingOptions withSeed(long v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, v, validationShare, patience, batchSize, inputTransform); }
+    public TrainingOptions withValidationShare(double v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, v, patience, batchSize, inputTransform); }
+    public TrainingOptions withPatience(int v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare, v, batchSize, inputTransform); }
+    public TrainingOptions withBatchSize(int v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare, patience, v, inputTransform); }
+    public TrainingOptions withInputTransform(InputTransform v) { return new TrainingOptions(dModel, nLayer, dState, epochs, bptt, learningRate, weightDecay, clipNorm, threads, seed, validationShare, patience, batchSize, v); }
 }
