@@ -74,6 +74,7 @@ public final class EventTrainer {
 
     public static TrainingResult train(EventSchema schema, List<TrainingSequence> sequences, TrainingOptions options,
                                        Path outDir, TrainingListener listener) throws IOException {
+        requireEpochs(options);
         for (TrainingSequence s : sequences) {
             check(schema, s);
         }
@@ -84,6 +85,37 @@ public final class EventTrainer {
         EventTrainer trainer = new EventTrainer(schema, options, initial.backbone().config(), normalization[0],
                 normalization[1]);
         return trainer.run(trainer.layout.flatten(initial), split, outDir, listener);
+    }
+
+    /**
+     * Fine-tunes {@code start} on {@code sequences} (raw values of its schema): training begins at its weights,
+     * keeps its normalization, backbone size and input transform (the options' d_model, n_layer and d_state
+     * are not used), and writes the best epoch's model; with 0 epochs, {@code start} itself.
+     *
+     * @throws IllegalArgumentException when the options' input transform is not the model's, or the
+     *                                  sequences do not fit its schema
+     */
+    public static TrainingResult fineTune(EventModel start, List<TrainingSequence> sequences, TrainingOptions options,
+                                          Path outDir, TrainingListener listener) throws IOException {
+        if (options.inputTransform() != start.inputTransform()) {
+            throw new IllegalArgumentException("the model to fine-tune takes input transform "
+                    + start.inputTransform().jsonName() + ", the training asks for "
+                    + options.inputTransform().jsonName());
+        }
+        EventSchema schema = start.schema();
+        for (TrainingSequence s : sequences) {
+            check(schema, s);
+        }
+        Split split = split(modelInput(sequences, options.inputTransform()), options, "events");
+        EventTrainer trainer = new EventTrainer(schema, options, start.backbone().config(), start.numericMean(),
+                start.numericStd());
+        return trainer.run(trainer.layout.flatten(start), split, outDir, listener);
+    }
+
+    private static void requireEpochs(TrainingOptions options) {
+        if (options.epochs() < 1) {
+            throw new IllegalArgumentException("a new model needs at least 1 epoch of training, got " + options.epochs());
+        }
     }
 
     /**
@@ -98,6 +130,7 @@ public final class EventTrainer {
     public static TrainingResult trainLanguageModel(int vocabSize, List<TrainingSequence> sequences,
                                                     TrainingOptions options, Path outDir, TrainingListener listener)
             throws IOException {
+        requireEpochs(options);
         if (vocabSize < 1) {
             throw new IllegalArgumentException("vocabulary size must be positive, got " + vocabSize);
         }
@@ -358,6 +391,9 @@ public final class EventTrainer {
             if (pool != null) {
                 pool.shutdownNow();
             }
+        }
+        if (epochsRun == 0 && !split.validation.isEmpty()) {
+            bestValidation = validationLoss(best, split.validation, null);
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         if (layout.tokens) {

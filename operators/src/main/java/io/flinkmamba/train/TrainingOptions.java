@@ -10,7 +10,7 @@ import java.util.Objects;
  * @param dModel          backbone width
  * @param nLayer          Mamba-1 blocks
  * @param dState          SSM state size
- * @param epochs          most passes over the training keys
+ * @param epochs          most passes over the training keys (0 only to fine-tune: the model as it starts)
  * @param bptt            events per truncated-backpropagation stretch (the state carries on across stretches)
  * @param learningRate    peak AdamW learning rate (linear warmup over the first steps, cosine decay to 10%)
  * @param weightDecay     AdamW decoupled weight decay of the matrices (not of biases, norms, A_log, D,
@@ -32,7 +32,7 @@ public record TrainingOptions(int dModel, int nLayer, int dState, int epochs, in
         require(dModel >= 2, "d_model must be at least 2, got " + dModel);
         require(nLayer >= 1, "n_layer must be at least 1, got " + nLayer);
         require(dState >= 1, "d_state must be positive, got " + dState);
-        require(epochs >= 1, "epochs must be at least 1, got " + epochs);
+        require(epochs >= 0, "epochs must not be negative, got " + epochs);
         require(bptt >= 1, "bptt must be at least 1, got " + bptt);
         require(learningRate > 0 && Double.isFinite(learningRate), "learning rate must be positive");
         require(weightDecay >= 0, "weight decay must not be negative");

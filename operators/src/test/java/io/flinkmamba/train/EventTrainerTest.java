@@ -199,6 +199,54 @@ class EventTrainerTest {
                 "raw values train another model");
     }
 
+    /** Sequences of a noisy sine of {@code period} around {@code level}. */
+    private static List<TrainingSequence> sines(String prefix, int keys, double period, double level, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        List<TrainingSequence> out = new ArrayList<>();
+        for (int k = 0; k < keys; k++) {
+            double[][] values = new double[120][1];
+            double phase = random.nextDouble() * 2 * Math.PI;
+            for (int t = 0; t < values.length; t++) {
+                values[t][0] = level + 10 * Math.sin(phase + t * 2 * Math.PI / period) + random.nextGaussian();
+            }
+            out.add(new TrainingSequence(prefix + k, values, null));
+        }
+        return out;
+    }
+
+    @Test
+    void fineTuningForNoEpochsKeepsTheModelAndAShortOneLowersTheLossOnTheNewData() throws Exception {
+        EventSchema schema = EventSchema.numeric("value");
+        TrainingOptions options = TrainingOptions.defaults().withDModel(16).withNLayer(1).withDState(8).withEpochs(4)
+                .withBptt(60).withLearningRate(1e-2).withThreads(2).withBatchSize(4);
+        Path startDir = EventTrainer.train(schema, sines("a", 20, 24, 50, 1), options, dir.resolve("start"), null)
+                .modelDir();
+        EventModel start = EventModel.load(startDir);
+
+        List<TrainingSequence> fresh = sines("b", 20, 7, 80, 2);
+        TrainingResult kept = EventTrainer.fineTune(start, fresh, options.withEpochs(0), dir.resolve("kept"), null);
+        assertEquals(0, kept.epochs());
+        assertArrayEquals(Files.readAllBytes(startDir.resolve("model.safetensors")),
+                Files.readAllBytes(kept.modelDir().resolve("model.safetensors")));
+        assertEquals(start.fingerprint(), EventModel.load(kept.modelDir()).fingerprint());
+
+        EventModel tuned = EventModel.load(EventTrainer.fineTune(start, fresh, options.withEpochs(2),
+                dir.resolve("tuned"), null).modelDir());
+        assertArrayEquals(start.numericMean(), tuned.numericMean());
+        List<TrainingSequence> heldOut = sines("c", 6, 7, 80, 3);
+        double before = EventTrainer.meanScore(start, heldOut);
+        double after = EventTrainer.meanScore(tuned, heldOut);
+        System.out.printf("fine-tune: held-out NLL %.4f before, %.4f after%n", before, after);
+        assertTrue(after < before - 0.1, "before " + before + ", after " + after);
+
+        IllegalArgumentException other = assertThrows(IllegalArgumentException.class, () -> EventTrainer.fineTune(
+                start, fresh, options.withInputTransform(InputTransform.RUNNING_STANDARDIZED), dir.resolve("x"), null));
+        assertEquals("the model to fine-tune takes input transform none, the training asks for running_standardized",
+                other.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> EventTrainer.train(schema, fresh, options.withEpochs(0), dir.resolve("y"), null));
+    }
+
     private byte[] train(EventSchema schema, List<TrainingSequence> sequences, TrainingOptions options, String name)
             throws Exception {
         TrainingResult result = EventTrainer.train(schema, sequences, options, dir.resolve(name), null);
