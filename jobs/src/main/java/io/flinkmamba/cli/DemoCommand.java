@@ -197,7 +197,7 @@ final class DemoCommand implements Callable<Integer> {
         List<TrainingSequence> training = new ArrayList<>();
         for (SyntheticSessions.Session session : sessions) {
             if (session.index() < 2) {
-                training.add(new TrainingSequence(session.user(), new float[session.actions().length][0], session.actions()));
+                training.add(TrainingSequence.tokens(session.user(), session.actions()));
             }
         }
         TrainingOptions options = TrainingOptions.defaults().withDModel(16).withNLayer(1).withDState(8)
@@ -306,10 +306,10 @@ final class DemoCommand implements Callable<Integer> {
         List<TrainingSequence> sequences = new ArrayList<>();
         for (Series s : series) {
             for (int from = 0; from + TRAINING_CHUNK <= CLEAN_PREFIX; from += TRAINING_CHUNK) {
-                float[][] numeric = new float[TRAINING_CHUNK][2];
+                double[][] numeric = new double[TRAINING_CHUNK][2];
                 for (int t = 0; t < TRAINING_CHUNK; t++) {
-                    numeric[t][0] = (float) s.values()[from + t];
-                    numeric[t][1] = (float) s.load()[from + t];
+                    numeric[t][0] = s.values()[from + t];
+                    numeric[t][1] = s.load()[from + t];
                 }
                 sequences.add(new TrainingSequence(s.key(), numeric, null));
             }

@@ -204,10 +204,10 @@ final class EventFile {
             for (Map.Entry<String, List<Row>> e : byKey.entrySet()) {
                 List<Row> rows = e.getValue();
                 rows.sort(Comparator.comparingLong(Row::time));
-                float[][] numeric = new float[rows.size()][];
+                double[][] numeric = new double[rows.size()][];
                 int[] category = categoryField == null ? null : new int[rows.size()];
                 for (int t = 0; t < rows.size(); t++) {
-                    numeric[t] = rows.get(t).numeric();
+                    numeric[t] = widened(rows.get(t).numeric());
                     if (category != null) {
                         category[t] = schema.categoryIndex(rows.get(t).category());
                     }
@@ -216,6 +216,14 @@ final class EventFile {
             }
             return new Contents(schema, sequences, events, skipped);
         }
+    }
+
+    private static double[] widened(float[] values) {
+        double[] out = new double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[i];
+        }
+        return out;
     }
 
     /** Epoch milliseconds, an ISO-8601 instant, or a local date-time (UTC); null when none of these. */

@@ -21,6 +21,7 @@ import java.util.List;
                 CheckReferenceCommand.class,
                 BenchCommand.class,
                 TrainCommand.class,
+                TrainDefaultCommand.class,
                 NabCommand.class,
                 ClusterCommand.class,
                 SoakCommand.class,

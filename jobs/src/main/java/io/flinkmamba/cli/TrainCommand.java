@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flinkmamba.event.DefaultEventModel;
+import io.flinkmamba.event.EventModel;
+import io.flinkmamba.event.EventSchema;
+import io.flinkmamba.event.InputTransform;
 import io.flinkmamba.train.EventTrainer;
 import io.flinkmamba.train.TrainingListener;
 import io.flinkmamba.train.TrainingOptions;
@@ -30,7 +34,7 @@ import java.util.concurrent.Callable;
  * ({@code config.json}, {@code model.safetensors}, {@code flink-mamba.json}) and {@code loss-curve.html}.
  * With {@code --token-field}, a token language model in the official {@code mamba_ssm} form instead (no
  * {@code flink-mamba.json}), its vocabulary (the field's values, sorted; token id = position) in
- * {@code vocab.json}.
+ * {@code vocab.json}. With {@code --from}, fine-tunes an existing event model (a folder or the shipped default).
  * Progress: a live line on a terminal, else one line per epoch. The last line is
  * {@code trained epochs=... train_nll=... validation_nll=... events_per_s=... model=DIR}.
  */
@@ -149,6 +153,21 @@ final class TrainCommand implements Callable<Integer> {
             description = "Epochs without a better validation loss before stopping (default 3).")
     int patience;
 
+    @Option(names = "--input-transform", paramLabel = "none|running_standardized",
+            description = "What the numeric fields go through before the model, declared in the model file:"
+                    + " none (the raw values), or running_standardized (each field standardized per key by the"
+                    + " running mean and standard deviation of the key's earlier values, clipped to +-5; the"
+                    + " trainer applies it to the raw values it reads). Default none; with --from, the model's.")
+    String inputTransform;
+
+    @Option(names = "--from", paramLabel = "DIR|default",
+            description = "Fine-tune this event model instead of training a new one: a model folder, or default"
+                    + " (also " + DefaultEventModel.SETTING + ") for the shipped default model. Training starts"
+                    + " from its weights and keeps its size and normalization (--d-model, --layers, --d-state are"
+                    + " not used); the events must have its schema (the same --numeric field names and categories)"
+                    + " and --input-transform, if given, must be its own. --epochs 0 writes it unchanged.")
+    String from;
+
     @Option(names = "--skip-invalid", description = "Skip (and count) invalid rows or records instead of failing on the first.")
     boolean skipInvalid;
 
@@ -162,6 +181,39 @@ final class TrainCommand implements Callable<Integer> {
         PrintStream outStream = System.out;
         if (tokenField != null && (!numericFields.isEmpty() || categoryField != null)) {
             System.err.println("train: --token-field trains a token language model; it takes no --numeric or --category");
+            return 2;
+        }
+        InputTransform transform;
+        try {
+            transform = inputTransform == null ? null : InputTransform.fromJsonName(inputTransform);
+        } catch (IllegalArgumentException e) {
+            System.err.println("train: --input-transform: " + e.getMessage());
+            return 2;
+        }
+        EventModel start = null;
+        if (from != null) {
+            if (tokenField != null) {
+                System.err.println("train: --from fine-tunes an event model; it takes no --token-field");
+                return 2;
+            }
+            try {
+                start = EventModel.load(from.equals("default") ? DefaultEventModel.materialize()
+                        : DefaultEventModel.resolve(from));
+            } catch (IOException e) {
+                System.err.println("train: --from " + from + ": " + e.getMessage());
+                return 2;
+            }
+            if (transform != null && transform != start.inputTransform()) {
+                System.err.println("train: --from " + from + ": the model takes input transform "
+                        + start.inputTransform().jsonName() + ", not " + transform.jsonName());
+                return 2;
+            }
+            transform = start.inputTransform();
+        } else if (transform == null) {
+            transform = InputTransform.NONE;
+        }
+        if (tokenField != null && transform != InputTransform.NONE) {
+            System.err.println("train: --input-transform applies to numeric fields; a token language model has none");
             return 2;
         }
         if (numericFields.isEmpty() && categoryField == null && tokenField == null) {
@@ -188,7 +240,7 @@ final class TrainCommand implements Callable<Integer> {
             }
             options = new TrainingOptions(dModel, layers, dState, epochs, bptt, learningRate, weightDecay, 1.0,
                     threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), seed, validationShare,
-                    patience, batchSize);
+                    patience, batchSize, transform);
         } catch (IllegalArgumentException e) {
             System.err.println("train: " + e.getMessage());
             return 1;
@@ -197,6 +249,11 @@ final class TrainCommand implements Callable<Integer> {
             boolean causeSaysMore = cause != null && cause.getMessage() != null
                     && !e.getMessage().contains(cause.getMessage());
             System.err.println("train: " + e.getMessage() + (causeSaysMore ? ": " + cause.getMessage() : ""));
+            return 1;
+        }
+        if (start != null && !start.schema().equals(contents.schema())) {
+            System.err.println("train: --from " + from + ": the model's schema is " + describe(start.schema())
+                    + ", the events' " + describe(contents.schema()));
             return 1;
         }
         String skipped = contents.skipped() > 0 ? " (" + contents.skipped() + " invalid rows skipped)" : "";
@@ -232,6 +289,7 @@ final class TrainCommand implements Callable<Integer> {
             result = tokenField != null
                     ? EventTrainer.trainLanguageModel(contents.schema().categoryCount(), contents.sequences(), options,
                             out, listener)
+                    : start != null ? EventTrainer.fineTune(start, contents.sequences(), options, out, listener)
                     : EventTrainer.train(contents.schema(), contents.sequences(), options, out, listener);
         } catch (IllegalArgumentException e) {
             System.err.println("train: " + e.getMessage());
@@ -247,6 +305,11 @@ final class TrainCommand implements Callable<Integer> {
         outStream.printf(Locale.ROOT, "trained epochs=%d train_nll=%.5f validation_nll=%.5f events_per_s=%.0f model=%s%n",
                 result.epochs(), result.trainLoss(), result.validationLoss(), result.eventsPerSecond(), out);
         return 0;
+    }
+
+    private static String describe(EventSchema schema) {
+        return "numeric " + schema.numericFields() + (schema.hasCategory()
+                ? ", category " + schema.categoricalField() + " " + schema.categories() : ", no category");
     }
 
     /** {@code {"format": "flink-mamba-vocabulary", "version": 1, "field": ..., "tokens": [...]}}: id = position. */

@@ -1,7 +1,8 @@
 package io.flinkmamba.nab;
 
-import io.flinkmamba.event.SeriesFeatures;
 import io.flinkmamba.event.EventSchema;
+import io.flinkmamba.event.InputTransform;
+import io.flinkmamba.event.SeriesFeatures;
 import io.flinkmamba.nab.NabCorpus.Series;
 import io.flinkmamba.train.EventTrainer;
 import io.flinkmamba.train.TrainingListener;
@@ -20,8 +21,10 @@ import java.util.List;
  * seen the series it scores. The model learns to predict a series' next {@link SeriesFeatures} value.
  */
 public final class NabTraining {
-    /** The event model's one numeric field: the standardized value. */
+    /** The event model's one numeric field: the value, standardized before the model sees it ({@link #TRANSFORM}). */
     public static final EventSchema SCHEMA = new EventSchema(List.of("normalized"), null, List.of());
+    /** What the job does to a value before the model: {@link SeriesFeatures}' running standardization. */
+    public static final InputTransform TRANSFORM = InputTransform.RUNNING_STANDARDIZED;
 
     private NabTraining() {}
 
@@ -37,7 +40,10 @@ public final class NabTraining {
         return folds;
     }
 
-    /** The training sequences of fold {@code fold}'s model: the other folds' series, at most maxRows each. */
+    /**
+     * The training sequences of fold {@code fold}'s model: the other folds' series, at most maxRows raw values
+     * each (the trainer standardizes them, {@link #TRANSFORM}).
+     */
     public static List<TrainingSequence> sequences(NabCorpus corpus, int[] folds, int fold, int maxRows) {
         List<TrainingSequence> out = new ArrayList<>();
         List<Series> series = corpus.series();
@@ -45,11 +51,11 @@ public final class NabTraining {
             if (folds[i] == fold) {
                 continue;
             }
-            float[] normalized = SeriesFeatures.normalized(series.get(i).values());
-            int n = Math.min(normalized.length, maxRows);
-            float[][] numeric = new float[n][];
+            double[] values = series.get(i).values();
+            int n = Math.min(values.length, maxRows);
+            double[][] numeric = new double[n][];
             for (int t = 0; t < n; t++) {
-                numeric[t] = new float[] {normalized[t]};
+                numeric[t] = new double[] {values[t]};
             }
             out.add(new TrainingSequence(series.get(i).name(), numeric, null));
         }
@@ -58,6 +64,7 @@ public final class NabTraining {
 
     public static TrainingResult train(NabCorpus corpus, int[] folds, int fold, int maxRows, TrainingOptions options,
                                        Path outDir, TrainingListener listener) throws IOException {
-        return EventTrainer.train(SCHEMA, sequences(corpus, folds, fold, maxRows), options, outDir, listener);
+        return EventTrainer.train(SCHEMA, sequences(corpus, folds, fold, maxRows), options.withInputTransform(TRANSFORM),
+                outDir, listener);
     }
 }

@@ -2,7 +2,9 @@ package io.flinkmamba.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flinkmamba.event.DefaultEventModel;
 import io.flinkmamba.event.EventModel;
+import io.flinkmamba.event.InputTransform;
 import io.flinkmamba.model.MambaModel;
 import io.flinkmamba.model.ModelLoader;
 import org.junit.jupiter.api.Test;
@@ -64,8 +66,75 @@ class TrainCommandTest {
         EventModel model = EventModel.load(out);
         assertEquals(List.of("latency"), model.schema().numericFields());
         assertEquals(List.of("delete", "get", "put"), model.schema().categories());
+        assertEquals(InputTransform.NONE, model.inputTransform());
         String html = Files.readString(out.resolve("loss-curve.html"));
         assertTrue(html.contains("<svg") && html.contains("<polyline") && html.contains("validation"), html);
+    }
+
+    @Test
+    void theInputTransformIsDeclaredByTheModelAndAnUnknownOneRefused() throws Exception {
+        StringBuilder csv = new StringBuilder("host,ts,latency,kind\n");
+        for (String[] r : events()) {
+            csv.append(String.join(",", r)).append('\n');
+        }
+        Path input = Files.writeString(dir.resolve("events.csv"), csv);
+        CliRun standardized = CliRun.of(args(input, dir.resolve("s"), 1, "--input-transform", "running_standardized"));
+        assertEquals(0, standardized.exit(), standardized.out() + standardized.err());
+        assertEquals(InputTransform.RUNNING_STANDARDIZED, EventModel.load(dir.resolve("s")).inputTransform());
+
+        CliRun unknown = CliRun.of(args(input, dir.resolve("u"), 1, "--input-transform", "log"));
+        assertEquals(2, unknown.exit());
+        assertEquals("train: --input-transform: unknown input transform 'log' (known: none, running_standardized)",
+                unknown.err().strip());
+    }
+
+    @Test
+    void fineTunesTheDefaultModelOnEventsOfItsSchemaOnly() throws Exception {
+        StringBuilder values = new StringBuilder("host,ts,value\n");
+        StringBuilder latencies = new StringBuilder("host,ts,latency,kind\n");
+        for (String[] r : events()) {
+            values.append(r[0]).append(',').append(r[1]).append(',').append(r[2]).append('\n');
+            latencies.append(String.join(",", r)).append('\n');
+        }
+        Path valueFile = Files.writeString(dir.resolve("values.csv"), values);
+        Path out = dir.resolve("tuned");
+        CliRun tuned = CliRun.of("train", "--input", valueFile.toString(), "--out", out.toString(), "--key", "host",
+                "--time", "ts", "--numeric", "value", "--from", "default", "--epochs", "1", "--threads", "2",
+                "--progress", "lines");
+        assertEquals(0, tuned.exit(), tuned.out() + tuned.err());
+        EventModel model = EventModel.load(out);
+        assertEquals(InputTransform.RUNNING_STANDARDIZED, model.inputTransform());
+        assertEquals(DefaultEventModel.load().backbone().config(), model.backbone().config());
+
+        assertEquals(2, CliRun.of(args(valueFile, dir.resolve("y"), 1, "--from", dir.resolve("none").toString()))
+                .exit());
+        CliRun otherTransform = CliRun.of("train", "--input", valueFile.toString(), "--out", dir.resolve("z").toString(),
+                "--key", "host", "--time", "ts", "--numeric", "value", "--from", "builtin:default",
+                "--input-transform", "none");
+        assertEquals(2, otherTransform.exit());
+        assertEquals("train: --from builtin:default: the model takes input transform running_standardized, not none",
+                otherTransform.err().strip());
+        Files.writeString(dir.resolve("events.csv"), latencies);
+        CliRun otherSchema = CliRun.of(args(dir.resolve("events.csv"), dir.resolve("x"), 1, "--from", "default"));
+        assertEquals(1, otherSchema.exit());
+        assertEquals("train: --from default: the model's schema is numeric [value], no category, the events' numeric"
+                + " [latency], category kind [delete, get, put]", otherSchema.err().strip());
+    }
+
+    @Test
+    void regeneratesTheDefaultModelByteForByteAtATinySize() throws Exception {
+        byte[][] weights = new byte[2][];
+        for (int i = 0; i < 2; i++) {
+            Path out = dir.resolve("default-" + i);
+            CliRun run = CliRun.of("train-default", "--out", out.toString(), "--series-per-family", "1", "--length",
+                    "150");
+            assertEquals(0, run.exit(), run.out() + run.err());
+            assertTrue(run.lastLine().matches("trained epochs=\\d+ train_nll=\\S+ validation_nll=\\S+ model=.*"),
+                    run.lastLine());
+            weights[i] = Files.readAllBytes(out.resolve("model.safetensors"));
+            assertEquals(InputTransform.RUNNING_STANDARDIZED, EventModel.load(out).inputTransform());
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(weights[0], weights[1]);
     }
 
     @Test

@@ -28,6 +28,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -35,9 +36,10 @@ import java.util.Set;
  * the next event. The folder holds {@code config.json} (the backbone, {@code vocab_size} 0),
  * {@code model.safetensors} (the backbone under the official {@code mamba_ssm} names, plus the
  * {@code event.*} tensors below) and {@code flink-mamba.json} (schema, normalization, the declared
- * {@code event.*} tensors).
+ * {@code event.*} tensors, the {@link InputTransform} its numeric fields go through before the model).
  *
- * <p>Input: numeric fields normalized, z = (x - mean) / std, then
+ * <p>Input: numeric fields x (after the model's {@link #inputTransform}, which its feeder applies) normalized,
+ * z = (x - mean) / std, then
  * {@code input = event.encoder.weight z + event.encoder.bias + event.category_embedding.weight[category]}.
  * Heads on the backbone output after the final norm, h:
  * {@code event.gaussian_head} gives (mean, log variance) of each numeric field in normalized units (rows
@@ -59,6 +61,7 @@ public final class EventModel {
     static final String GAUSSIAN_BIAS = "event.gaussian_head.bias";
     static final String CATEGORY_WEIGHT = "event.category_head.weight";
     static final String CATEGORY_BIAS = "event.category_head.bias";
+    static final String INPUT_TRANSFORM = "input_transform";
     private static final double HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -74,6 +77,7 @@ public final class EventModel {
     private final float[] gaussianBias;
     private final float[] categoryWeight;
     private final float[] categoryBias;
+    private final InputTransform inputTransform;
     private final long fingerprint;
 
     /**
@@ -85,10 +89,11 @@ public final class EventModel {
      * @param categoryEmbedding  (C, d_model), null without a categorical field
      * @param gaussianWeight     (2F, d_model), null when F = 0; gaussianBias (2F)
      * @param categoryWeight     (C, d_model), null without a categorical field; categoryBias (C)
+     * @param inputTransform     what the numeric fields go through before {@link #encode} sees them
      */
     public EventModel(EventSchema schema, float[] mean, float[] std, MambaModel backbone, float[] encoderWeight,
                       float[] encoderBias, float[] categoryEmbedding, float[] gaussianWeight, float[] gaussianBias,
-                      float[] categoryWeight, float[] categoryBias) {
+                      float[] categoryWeight, float[] categoryBias, InputTransform inputTransform) {
         MambaConfig c = backbone.config();
         if (c.hasLmHead()) {
             throw new IllegalArgumentException("an event model's backbone takes features (vocab_size 0), this one has "
@@ -127,6 +132,7 @@ public final class EventModel {
         this.gaussianBias = gaussianBias;
         this.categoryWeight = categoryWeight;
         this.categoryBias = categoryBias;
+        this.inputTransform = Objects.requireNonNull(inputTransform, "input transform");
         this.fingerprint = computeFingerprint();
     }
 
@@ -187,6 +193,7 @@ public final class EventModel {
             }
         }
         EventSchema schema = new EventSchema(names, categoricalName, categories);
+        InputTransform transform = inputTransform(file, root);
         Set<String> declared = new LinkedHashSet<>();
         for (JsonNode name : root.path("tensors")) {
             if (!name.asText().startsWith("event.")) {
@@ -213,9 +220,22 @@ public final class EventModel {
                     f == 0 ? null : take(tensors, GAUSSIAN_WEIGHT, 2L * f, d),
                     f == 0 ? null : take(tensors, GAUSSIAN_BIAS, 2L * f),
                     k == 0 ? null : take(tensors, CATEGORY_WEIGHT, k, d),
-                    k == 0 ? null : take(tensors, CATEGORY_BIAS, k));
+                    k == 0 ? null : take(tensors, CATEGORY_BIAS, k), transform);
         } catch (SafetensorsException e) {
             throw new ModelFormatException(e.getMessage(), e);
+        }
+    }
+
+    /** The declared transform; {@link InputTransform#NONE} for a file without the property. */
+    private static InputTransform inputTransform(Path file, JsonNode root) throws ModelFormatException {
+        JsonNode value = root.get(INPUT_TRANSFORM);
+        if (value == null || value.isNull()) {
+            return InputTransform.NONE;
+        }
+        try {
+            return InputTransform.fromJsonName(value.asText());
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(file + ": " + INPUT_TRANSFORM + ": " + e.getMessage());
         }
     }
 
@@ -298,7 +318,10 @@ public final class EventModel {
         } else {
             root.putNull("categorical_field");
         }
-        root.put("input", "z = (x - mean) / std; input = event.encoder.weight z + event.encoder.bias"
+        root.put(INPUT_TRANSFORM, inputTransform.jsonName());
+        root.put("input", (inputTransform == InputTransform.RUNNING_STANDARDIZED
+                ? "x = each numeric field standardized per key by the running mean and std of its earlier values,"
+                + " clipped to +-" + SeriesFeatures.CLIP + "; " : "") + "z = (x - mean) / std; input = event.encoder.weight z + event.encoder.bias"
                 + " + event.category_embedding.weight[category]");
         root.put("heads", "on the final-norm hidden h: event.gaussian_head (mean, log variance of z per numeric field,"
                 + " log variance clamped to +-" + LOG_VARIANCE_LIMIT + "), event.category_head (category logits)");
@@ -309,6 +332,7 @@ public final class EventModel {
     }
 
     public MambaModel backbone() { return backbone; }
+    public InputTransform inputTransform() { return inputTransform; }
     public EventSchema schema() { return schema; }
 
     /** Normalization means and standard deviations of the numeric fields (live arrays). */
@@ -324,8 +348,8 @@ public final class EventModel {
     public float[] categoryBias() { return categoryBias; }
 
     /**
-     * A 64-bit identity over the backbone, the encoder, the heads and the normalization: a key's state
-     * written by another model (or the same backbone with another encoder) is never stepped by this one.
+     * A 64-bit identity over the backbone, the encoder, the heads, the normalization and the input transform: a
+     * key's state written by another model (or the same backbone with another encoder) is never stepped by this one.
      */
     public long fingerprint() {
         return fingerprint;
@@ -340,6 +364,9 @@ public final class EventModel {
         }
         sha.update(ByteBuffer.allocate(8).putLong(ModelFingerprint.of(backbone)).array());
         sha.update(schema.toString().getBytes(StandardCharsets.UTF_8));
+        if (inputTransform != InputTransform.NONE) { // NONE keeps the fingerprints models had before the property
+            sha.update(inputTransform.jsonName().getBytes(StandardCharsets.UTF_8));
+        }
         for (float[] t : new float[][] {mean, std, encoderWeight, encoderBias, categoryEmbedding, gaussianWeight,
                 gaussianBias, categoryWeight, categoryBias}) {
             if (t == null) {

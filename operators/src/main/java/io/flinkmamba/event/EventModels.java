@@ -42,7 +42,7 @@ public final class EventModels {
                 f == 0 ? null : RandomModels.uniform(random, 2 * f * dModel, dModel),
                 f == 0 ? null : new float[2 * f],
                 k == 0 ? null : RandomModels.uniform(random, k * dModel, dModel),
-                k == 0 ? null : new float[k]);
+                k == 0 ? null : new float[k], InputTransform.NONE);
     }
 
     /** Writes {@link #random(EventSchema, int, int, int, long)} to {@code outDir} and returns it. */

@@ -6,6 +6,8 @@ import io.flinkmamba.event.EventFields;
 import io.flinkmamba.event.EventModel;
 import io.flinkmamba.event.EventModels;
 import io.flinkmamba.event.EventSchema;
+import io.flinkmamba.event.InputTransform;
+import io.flinkmamba.event.SeriesFeatures;
 import io.flinkmamba.model.MambaConfig;
 import io.flinkmamba.model.MambaConfig.LayerType;
 import io.flinkmamba.model.MambaModel;
@@ -35,7 +37,9 @@ import java.util.concurrent.Future;
  * buffer and the buffers are summed in batch order. Keys are split into training and validation by the
  * seed; after every epoch the validation loss is measured through the CPU engine and
  * {@link EventModel#score} (what the operator reports), the best epoch's weights are kept, and training
- * stops after {@code patience} epochs without improvement.
+ * stops after {@code patience} epochs without improvement. The sequences hold raw values: with
+ * {@link InputTransform#RUNNING_STANDARDIZED} the trainer standardizes each sequence field by field
+ * ({@link SeriesFeatures#next}, a sequence being one key) before anything else, training and validation alike.
  */
 public final class EventTrainer {
     private static final double BETA1 = 0.9;
@@ -70,16 +74,48 @@ public final class EventTrainer {
 
     public static TrainingResult train(EventSchema schema, List<TrainingSequence> sequences, TrainingOptions options,
                                        Path outDir, TrainingListener listener) throws IOException {
+        requireEpochs(options);
         for (TrainingSequence s : sequences) {
             check(schema, s);
         }
-        Split split = split(sequences, options, "events");
+        Split split = split(modelInput(sequences, options.inputTransform()), options, "events");
         float[][] normalization = normalization(schema, split.train);
         EventModel initial = EventModels.random(schema, normalization[0], normalization[1], options.dModel(),
                 options.nLayer(), options.dState(), options.seed());
         EventTrainer trainer = new EventTrainer(schema, options, initial.backbone().config(), normalization[0],
                 normalization[1]);
         return trainer.run(trainer.layout.flatten(initial), split, outDir, listener);
+    }
+
+    /**
+     * Fine-tunes {@code start} on {@code sequences} (raw values of its schema): training begins at its weights,
+     * keeps its normalization, backbone size and input transform (the options' d_model, n_layer and d_state
+     * are not used), and writes the best epoch's model; with 0 epochs, {@code start} itself.
+     *
+     * @throws IllegalArgumentException when the options' input transform is not the model's, or the
+     *                                  sequences do not fit its schema
+     */
+    public static TrainingResult fineTune(EventModel start, List<TrainingSequence> sequences, TrainingOptions options,
+                                          Path outDir, TrainingListener listener) throws IOException {
+        if (options.inputTransform() != start.inputTransform()) {
+            throw new IllegalArgumentException("the model to fine-tune takes input transform "
+                    + start.inputTransform().jsonName() + ", the training asks for "
+                    + options.inputTransform().jsonName());
+        }
+        EventSchema schema = start.schema();
+        for (TrainingSequence s : sequences) {
+            check(schema, s);
+        }
+        Split split = split(modelInput(sequences, options.inputTransform()), options, "events");
+        EventTrainer trainer = new EventTrainer(schema, options, start.backbone().config(), start.numericMean(),
+                start.numericStd());
+        return trainer.run(trainer.layout.flatten(start), split, outDir, listener);
+    }
+
+    private static void requireEpochs(TrainingOptions options) {
+        if (options.epochs() < 1) {
+            throw new IllegalArgumentException("a new model needs at least 1 epoch of training, got " + options.epochs());
+        }
     }
 
     /**
@@ -94,6 +130,7 @@ public final class EventTrainer {
     public static TrainingResult trainLanguageModel(int vocabSize, List<TrainingSequence> sequences,
                                                     TrainingOptions options, Path outDir, TrainingListener listener)
             throws IOException {
+        requireEpochs(options);
         if (vocabSize < 1) {
             throw new IllegalArgumentException("vocabulary size must be positive, got " + vocabSize);
         }
@@ -125,6 +162,29 @@ public final class EventTrainer {
         return trainer.run(trainer.layout.flatten(initial), split, outDir, listener);
     }
 
+    /** The values the model sees: the sequences as they are, or each one standardized field by field. */
+    private static List<TrainingSequence> modelInput(List<TrainingSequence> sequences, InputTransform transform) {
+        if (transform == InputTransform.NONE) {
+            return sequences;
+        }
+        List<TrainingSequence> out = new ArrayList<>(sequences.size());
+        for (TrainingSequence s : sequences) {
+            int f = s.length() == 0 ? 0 : s.numeric()[0].length;
+            double[][] states = new double[f][];
+            for (int i = 0; i < f; i++) {
+                states[i] = SeriesFeatures.newState();
+            }
+            double[][] standardized = new double[s.length()][f];
+            for (int t = 0; t < s.length(); t++) {
+                for (int i = 0; i < f; i++) {
+                    standardized[t][i] = SeriesFeatures.next(states[i], s.numeric()[t][i]).normalized();
+                }
+            }
+            out.add(new TrainingSequence(s.key(), standardized, s.category()));
+        }
+        return out;
+    }
+
     private static void check(EventSchema schema, TrainingSequence s) {
         int f = schema.numericCount();
         for (int t = 0; t < s.length(); t++) {
@@ -133,7 +193,7 @@ public final class EventTrainer {
                         + " numeric values, the schema " + f);
             }
             for (int i = 0; i < f; i++) {
-                if (!Float.isFinite(s.numeric()[t][i])) {
+                if (!Float.isFinite((float) s.numeric()[t][i])) {
                     throw new IllegalArgumentException("key " + s.key() + " event " + t + ": field '"
                             + schema.numericFields().get(i) + "' is " + s.numeric()[t][i]);
                 }
@@ -180,16 +240,19 @@ public final class EventTrainer {
         return new Split(train, validation);
     }
 
-    /** Mean and standard deviation of every numeric field over the training events (std 1 for a constant). */
+    /**
+     * Mean and standard deviation of every numeric field over the training events as floats (what the operator's
+     * event fields hold), std 1 for a constant.
+     */
     private static float[][] normalization(EventSchema schema, List<TrainingSequence> train) {
         int f = schema.numericCount();
         double[] sum = new double[f];
         double[] sumSq = new double[f];
         long n = 0;
         for (TrainingSequence s : train) {
-            for (float[] event : s.numeric()) {
+            for (double[] event : s.numeric()) {
                 for (int i = 0; i < f; i++) {
-                    sum[i] += event[i];
+                    sum[i] += (float) event[i];
                 }
                 n++;
             }
@@ -200,9 +263,9 @@ public final class EventTrainer {
             mean[i] = (float) (sum[i] / n);
         }
         for (TrainingSequence s : train) {
-            for (float[] event : s.numeric()) {
+            for (double[] event : s.numeric()) {
                 for (int i = 0; i < f; i++) {
-                    double v = event[i] - mean[i];
+                    double v = (float) event[i] - mean[i];
                     sumSq[i] += v * v;
                 }
             }
@@ -219,7 +282,7 @@ public final class EventTrainer {
         float[] z = new float[s.length() * f];
         for (int t = 0; t < s.length(); t++) {
             for (int i = 0; i < f; i++) {
-                z[t * f + i] = (s.numeric()[t][i] - mean[i]) / std[i];
+                z[t * f + i] = ((float) s.numeric()[t][i] - mean[i]) / std[i];
             }
         }
         return new Encoded(s.key(), s.length(), z, schema.hasCategory() ? s.category() : null);
@@ -329,11 +392,14 @@ public final class EventTrainer {
                 pool.shutdownNow();
             }
         }
+        if (epochsRun == 0 && !split.validation.isEmpty()) {
+            bestValidation = validationLoss(best, split.validation, null);
+        }
         double seconds = (System.nanoTime() - started) / 1e9;
         if (layout.tokens) {
             ModelWriter.write(layout.languageModel(best), outDir, DType.F32);
         } else {
-            layout.model(best, mean, std).write(outDir);
+            layout.model(best, mean, std, options.inputTransform()).write(outDir);
         }
         return new TrainingResult(outDir, epochsRun, bestTrain, bestValidation, List.copyOf(curve),
                 trainedEvents / Math.max(1e-9, seconds));
@@ -344,7 +410,7 @@ public final class EventTrainer {
             MambaModel model = layout.languageModel(w);
             return meanScore(model, validation, pool, (engine, s) -> tokenLoss(model, engine, s));
         }
-        EventModel model = layout.model(w, mean, std);
+        EventModel model = layout.model(w, mean, std, options.inputTransform());
         return meanScore(model.backbone(), validation, pool, (engine, s) -> sequenceLoss(model, engine, s));
     }
 
@@ -438,10 +504,12 @@ public final class EventTrainer {
     /**
      * Mean NLL per predicted event (nats) of {@code sequences} under {@code model}, as the operator scores:
      * each key through the CPU engine from a zero state, event t+1 scored by {@link EventModel#score} from
-     * hidden t (a key's first event is not scored).
+     * hidden t (a key's first event is not scored). The sequences hold raw values; the model's input transform
+     * is applied to them first, in the values' units (what a job does before the operator).
      */
     public static double meanScore(EventModel model, List<TrainingSequence> sequences) {
-        return meanScore(model.backbone(), sequences, null, (engine, s) -> sequenceLoss(model, engine, s));
+        return meanScore(model.backbone(), modelInput(sequences, model.inputTransform()), null,
+                (engine, s) -> sequenceLoss(model, engine, s));
     }
 
     /**
@@ -537,9 +605,9 @@ public final class EventTrainer {
 
     private static void set(EventFields fields, TrainingSequence s, int t) {
         fields.clear();
-        float[] values = s.numeric()[t];
+        double[] values = s.numeric()[t];
         for (int i = 0; i < values.length; i++) {
-            fields.numeric(i, values[i]);
+            fields.numeric(i, (float) values[i]);
         }
         if (s.category() != null) {
             fields.category(s.category()[t]);

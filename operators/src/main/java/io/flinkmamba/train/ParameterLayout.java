@@ -2,6 +2,7 @@ package io.flinkmamba.train;
 
 import io.flinkmamba.event.EventModel;
 import io.flinkmamba.event.EventSchema;
+import io.flinkmamba.event.InputTransform;
 import io.flinkmamba.model.LayerWeights;
 import io.flinkmamba.model.MambaConfig;
 import io.flinkmamba.model.MambaConfig.LayerType;
@@ -163,13 +164,13 @@ final class ParameterLayout {
         put(p, normF, b.normF());
     }
 
-    /** An event model holding copies of {@code p}, with the given normalization. */
-    EventModel model(float[] p, float[] mean, float[] std) {
+    /** An event model holding copies of {@code p}, with the given normalization and input transform. */
+    EventModel model(float[] p, float[] mean, float[] std, InputTransform inputTransform) {
         MambaModel backbone = new MambaModel(config, null, layers(p), get(p, normF, d), null, null);
         return new EventModel(schema, mean.clone(), std.clone(), backbone,
                 get(p, encoderWeight, d * fields), get(p, encoderBias, d), get(p, categoryEmbedding, categories * d),
                 get(p, gaussianWeight, 2 * fields * d), get(p, gaussianBias, 2 * fields),
-                get(p, categoryWeight, categories * d), get(p, categoryBias, categories));
+                get(p, categoryWeight, categories * d), get(p, categoryBias, categories), inputTransform);
     }
 
     /** A token language model holding copies of {@code p}, its LM head the embedding (tied). */

@@ -159,7 +159,52 @@ class EventModelTest {
         float[] w = b.encoderWeight().clone();
         w[0] += 1e-3f;
         EventModel c = new EventModel(SCHEMA, b.numericMean(), b.numericStd(), b.backbone(), w, b.encoderBias(),
-                b.categoryEmbedding(), b.gaussianWeight(), b.gaussianBias(), b.categoryWeight(), b.categoryBias());
+                b.categoryEmbedding(), b.gaussianWeight(), b.gaussianBias(), b.categoryWeight(), b.categoryBias(), b.inputTransform());
         assertNotEquals(a.fingerprint(), c.fingerprint());
+    }
+
+    private static EventModel withTransform(EventModel m, InputTransform transform) {
+        return new EventModel(m.schema(), m.numericMean(), m.numericStd(), m.backbone(), m.encoderWeight(),
+                m.encoderBias(), m.categoryEmbedding(), m.gaussianWeight(), m.gaussianBias(), m.categoryWeight(),
+                m.categoryBias(), transform);
+    }
+
+    @Test
+    void theInputTransformIsWrittenAndReadBackAndEntersTheFingerprint() throws Exception {
+        EventModel plain = EventModels.random(SCHEMA, 8, 1, 4, 7);
+        EventModel standardized = withTransform(plain, InputTransform.RUNNING_STANDARDIZED);
+        standardized.write(dir);
+        assertTrue(Files.readString(dir.resolve(EventModel.FILE)).contains("\"input_transform\" : \"running_standardized\""));
+        EventModel loaded = EventModel.load(dir);
+        assertEquals(InputTransform.RUNNING_STANDARDIZED, loaded.inputTransform());
+        assertEquals(standardized.fingerprint(), loaded.fingerprint());
+        assertNotEquals(plain.fingerprint(), standardized.fingerprint());
+
+        plain.write(dir);
+        assertEquals(InputTransform.NONE, EventModel.load(dir).inputTransform());
+    }
+
+    @Test
+    void aFileWithoutTheInputTransformIsReadAsNone() throws Exception {
+        EventModel model = withTransform(EventModels.random(SCHEMA, 8, 1, 4, 8), InputTransform.RUNNING_STANDARDIZED);
+        model.write(dir);
+        Path json = dir.resolve(EventModel.FILE);
+        String without = Files.readString(json).replaceAll("\\s*\"input_transform\" : \"running_standardized\",", "");
+        assertTrue(!without.contains("input_transform"), without);
+        Files.writeString(json, without);
+        EventModel loaded = EventModel.load(dir);
+        assertEquals(InputTransform.NONE, loaded.inputTransform());
+        assertEquals(EventModels.random(SCHEMA, 8, 1, 4, 8).fingerprint(), loaded.fingerprint());
+    }
+
+    @Test
+    void anUnknownInputTransformIsRefusedNamingTheFileAndTheValue() throws Exception {
+        EventModels.random(SCHEMA, 8, 1, 4, 9, dir);
+        Path json = dir.resolve(EventModel.FILE);
+        Files.writeString(json, Files.readString(json).replace("\"input_transform\" : \"none\"",
+                "\"input_transform\" : \"log_scaled\""));
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> EventModel.load(dir));
+        assertTrue(e.getMessage().contains(json.toString()) && e.getMessage().contains("'log_scaled'")
+                && !e.getMessage().contains("\n"), e.getMessage());
     }
 }

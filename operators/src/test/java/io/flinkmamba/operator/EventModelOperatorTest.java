@@ -253,7 +253,7 @@ class EventModelOperatorTest {
         List<TrainingSequence> sequences = new ArrayList<>();
         for (int k = 0; k < 16; k++) {
             int length = 30 + random.nextInt(20);
-            float[][] numeric = new float[length][2];
+            double[][] numeric = new double[length][2];
             int[] type = new int[length];
             for (int t = 0; t < length; t++) {
                 double value = 10 + 3 * Math.sin(t / 3.0 + k) + random.nextGaussian() * 0.3;

@@ -3,6 +3,8 @@ package io.flinkmamba.train;
 import io.flinkmamba.event.EventModel;
 import io.flinkmamba.event.EventModels;
 import io.flinkmamba.event.EventSchema;
+import io.flinkmamba.event.InputTransform;
+import io.flinkmamba.event.SeriesFeatures;
 import io.flinkmamba.train.EventNetwork.Encoded;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,7 +47,7 @@ class EventTrainerTest {
                 }
                 states[t] = next;
             }
-            out.add(new TrainingSequence(prefix + k, new float[length][0], states));
+            out.add(TrainingSequence.tokens(prefix + k, states));
         }
         return out;
     }
@@ -95,7 +97,7 @@ class EventTrainerTest {
         List<TrainingSequence> sequences = new ArrayList<>();
         List<TrainingSequence> test = new ArrayList<>();
         for (int k = 0; k < 40; k++) {
-            float[][] values = new float[100][1];
+            double[][] values = new double[100][1];
             double phase = random.nextDouble() * 2 * Math.PI;
             for (int t = 0; t < values.length; t++) {
                 values[t][0] = (float) (50 + 10 * Math.sin(phase + t * 2 * Math.PI / 24) + random.nextGaussian());
@@ -111,7 +113,7 @@ class EventTrainerTest {
         double sumSq = 0;
         int n = 0;
         for (TrainingSequence s : sequences) {
-            for (float[] v : s.numeric()) {
+            for (double[] v : s.numeric()) {
                 sum += v[0];
                 sumSq += v[0] * v[0];
                 n++;
@@ -142,7 +144,7 @@ class EventTrainerTest {
         List<TrainingSequence> sequences = new ArrayList<>();
         for (int k = 0; k < 12; k++) {
             int length = 20 + random.nextInt(30);
-            float[][] x = new float[length][1];
+            double[][] x = new double[length][1];
             int[] kind = new int[length];
             for (int t = 0; t < length; t++) {
                 x[t][0] = (float) (random.nextGaussian() * 3 + 7);
@@ -161,6 +163,90 @@ class EventTrainerTest {
         assertTrue(!java.util.Arrays.equals(one, otherSeed), "another seed trains another model");
     }
 
+    @Test
+    void theRunningStandardizationIsWhatPreStandardizedValuesTrain() throws Exception {
+        EventSchema schema = EventSchema.numeric("x", "y");
+        SplittableRandom random = new SplittableRandom(11);
+        List<TrainingSequence> raw = new ArrayList<>();
+        List<TrainingSequence> standardized = new ArrayList<>();
+        for (int k = 0; k < 10; k++) {
+            int length = 30 + random.nextInt(30);
+            double scale = Math.pow(10, random.nextInt(5));
+            double[][] values = new double[length][2];
+            double[] x = new double[length];
+            double[] y = new double[length];
+            for (int t = 0; t < length; t++) {
+                values[t][0] = x[t] = scale * (3 + Math.sin(t / 4.0) + 0.1 * random.nextGaussian());
+                values[t][1] = y[t] = random.nextDouble() * 7 - k;
+            }
+            raw.add(new TrainingSequence("key" + k, values, null));
+            float[] zx = SeriesFeatures.normalized(x);
+            float[] zy = SeriesFeatures.normalized(y);
+            double[][] z = new double[length][];
+            for (int t = 0; t < length; t++) {
+                z[t] = new double[] {zx[t], zy[t]};
+            }
+            standardized.add(new TrainingSequence("key" + k, z, null));
+        }
+        TrainingOptions options = TrainingOptions.defaults().withDModel(8).withNLayer(1).withDState(4).withEpochs(2)
+                .withBptt(16).withBatchSize(4).withThreads(2);
+        byte[] transformed = train(schema, raw, options.withInputTransform(InputTransform.RUNNING_STANDARDIZED), "t");
+        byte[] given = train(schema, standardized, options, "given");
+        assertArrayEquals(given, transformed);
+        assertEquals(InputTransform.RUNNING_STANDARDIZED, EventModel.load(dir.resolve("t")).inputTransform());
+        assertEquals(InputTransform.NONE, EventModel.load(dir.resolve("given")).inputTransform());
+        assertTrue(!java.util.Arrays.equals(given, train(schema, raw, options, "raw")),
+                "raw values train another model");
+    }
+
+    /** Sequences of a noisy sine of {@code period} around {@code level}. */
+    private static List<TrainingSequence> sines(String prefix, int keys, double period, double level, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        List<TrainingSequence> out = new ArrayList<>();
+        for (int k = 0; k < keys; k++) {
+            double[][] values = new double[120][1];
+            double phase = random.nextDouble() * 2 * Math.PI;
+            for (int t = 0; t < values.length; t++) {
+                values[t][0] = level + 10 * Math.sin(phase + t * 2 * Math.PI / period) + random.nextGaussian();
+            }
+            out.add(new TrainingSequence(prefix + k, values, null));
+        }
+        return out;
+    }
+
+    @Test
+    void fineTuningForNoEpochsKeepsTheModelAndAShortOneLowersTheLossOnTheNewData() throws Exception {
+        EventSchema schema = EventSchema.numeric("value");
+        TrainingOptions options = TrainingOptions.defaults().withDModel(16).withNLayer(1).withDState(8).withEpochs(4)
+                .withBptt(60).withLearningRate(1e-2).withThreads(2).withBatchSize(4);
+        Path startDir = EventTrainer.train(schema, sines("a", 20, 24, 50, 1), options, dir.resolve("start"), null)
+                .modelDir();
+        EventModel start = EventModel.load(startDir);
+
+        List<TrainingSequence> fresh = sines("b", 20, 7, 80, 2);
+        TrainingResult kept = EventTrainer.fineTune(start, fresh, options.withEpochs(0), dir.resolve("kept"), null);
+        assertEquals(0, kept.epochs());
+        assertArrayEquals(Files.readAllBytes(startDir.resolve("model.safetensors")),
+                Files.readAllBytes(kept.modelDir().resolve("model.safetensors")));
+        assertEquals(start.fingerprint(), EventModel.load(kept.modelDir()).fingerprint());
+
+        EventModel tuned = EventModel.load(EventTrainer.fineTune(start, fresh, options.withEpochs(2),
+                dir.resolve("tuned"), null).modelDir());
+        assertArrayEquals(start.numericMean(), tuned.numericMean());
+        List<TrainingSequence> heldOut = sines("c", 6, 7, 80, 3);
+        double before = EventTrainer.meanScore(start, heldOut);
+        double after = EventTrainer.meanScore(tuned, heldOut);
+        System.out.printf("fine-tune: held-out NLL %.4f before, %.4f after%n", before, after);
+        assertTrue(after < before - 0.1, "before " + before + ", after " + after);
+
+        IllegalArgumentException other = assertThrows(IllegalArgumentException.class, () -> EventTrainer.fineTune(
+                start, fresh, options.withInputTransform(InputTransform.RUNNING_STANDARDIZED), dir.resolve("x"), null));
+        assertEquals("the model to fine-tune takes input transform none, the training asks for running_standardized",
+                other.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> EventTrainer.train(schema, fresh, options.withEpochs(0), dir.resolve("y"), null));
+    }
+
     private byte[] train(EventSchema schema, List<TrainingSequence> sequences, TrainingOptions options, String name)
             throws Exception {
         TrainingResult result = EventTrainer.train(schema, sequences, options, dir.resolve(name), null);
@@ -176,7 +262,7 @@ class EventTrainerTest {
         EventNetwork network = new EventNetwork(layout);
         SplittableRandom random = new SplittableRandom(2);
         int length = 50;
-        float[][] values = new float[length][2];
+        double[][] values = new double[length][2];
         int[] kinds = new int[length];
         for (int t = 0; t < length; t++) {
             values[t][0] = (float) (1 + 3 * random.nextGaussian());
@@ -186,8 +272,8 @@ class EventTrainerTest {
         TrainingSequence s = new TrainingSequence("k", values, kinds);
         float[] z = new float[length * 2];
         for (int t = 0; t < length; t++) {
-            z[2 * t] = (values[t][0] - 1f) / 3f;
-            z[2 * t + 1] = (values[t][1] - 2f) / 0.5f;
+            z[2 * t] = ((float) values[t][0] - 1f) / 3f;
+            z[2 * t + 1] = ((float) values[t][1] - 2f) / 0.5f;
         }
         Encoded encoded = new Encoded("k", length, z, kinds);
         float[] w = layout.flatten(model);
@@ -206,7 +292,7 @@ class EventTrainerTest {
 
     @Test
     void badInputGetsAClearError() {
-        List<TrainingSequence> bad = List.of(new TrainingSequence("k", new float[3][0], new int[] {0, 1, 9}));
+        List<TrainingSequence> bad = List.of(TrainingSequence.tokens("k", new int[] {0, 1, 9}));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> EventTrainer.train(STATES, bad, TrainingOptions.defaults(), dir, null));
         assertTrue(e.getMessage().contains("key k event 2"), e.getMessage());
