@@ -2,6 +2,7 @@ package io.flinkmamba.jobs.anomaly;
 
 import io.flinkmamba.event.EventModel;
 import io.flinkmamba.event.EventPrediction;
+import io.flinkmamba.event.InputTransform;
 
 import io.flinkmamba.jobs.common.SourceEvent;
 import io.flinkmamba.operator.MambaOperatorBuilder;
@@ -58,7 +59,7 @@ public final class AnomalyDetection {
         Path modelDir = Path.of(config.get(MambaOptions.MODEL_DIR));
         EventModel model = EventModel.load(modelDir);
         int fields = model.schema().numericCount();
-        boolean standardize = true; // TEMP until the input transform lands
+        boolean standardize = model.inputTransform() == InputTransform.RUNNING_STANDARDIZED;
 
         SingleOutputStreamOperator<DetectorEvent> inputs = events.keyBy(e -> e.key)
                 .process(new DetectorInputs(fields, standardize, settings)).returns(DETECTOR_EVENT)
