@@ -5,8 +5,8 @@ import picocli.CommandLine.Command;
 /** Benchmarks; each prints its figures as plain lines. */
 @Command(name = "bench",
         mixinStandardHelpOptions = true,
-        description = "Benchmarks of the engines and the operator.",
-        subcommands = {EngineBenchCommand.class, OperatorBenchCommand.class})
+        description = "Benchmarks of the engines, the operator and the Kafka jobs end to end.",
+        subcommands = {EngineBenchCommand.class, OperatorBenchCommand.class, JobBenchCommand.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
