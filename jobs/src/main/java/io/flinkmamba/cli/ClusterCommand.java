@@ -58,7 +58,7 @@ final class ClusterCommand implements Runnable {
                 description = "Any further Flink setting for config.yaml, e.g. -D execution.checkpointing.interval=5s.")
         Map<String, String> extra = Map.of();
 
-        @Option(names = "--timeout", defaultValue = "PT2M", description = "How long to wait for the TaskManagers (default 2 minutes).")
+        @Option(names = "--timeout", defaultValue = "2min", description = "How long to wait for the TaskManagers (default ${DEFAULT-VALUE}).")
         Duration timeout;
 
         @Override

@@ -126,7 +126,7 @@ final class DemoCommand implements Callable<Integer> {
             StreamExecutionEnvironment env = localEnvironment(config, work.resolve("checkpoints"), KafkaJobs.anomaly);
             System.out.println("demo: anomaly job on a local MiniCluster (RocksDB, checkpoints every 2 s, exactly-once)");
             long jobStarted = System.nanoTime();
-            if (RunCommand.runAndFollow(env, config, System.out, System.console() != null, Duration.ofSeconds(10)) != 0) {
+            if (RunCommand.runAndFollow(env, config, System.out, System.console() != null, Duration.ofSeconds(10), null, 0) != 0) {
                 return 1;
             }
             double jobSeconds = (System.nanoTime() - jobStarted) / 1e9;
@@ -226,7 +226,7 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("demo: session job on a local MiniCluster");
         long jobStarted = System.nanoTime();
         if (RunCommand.runAndFollow(localEnvironment(config, work.resolve("session-checkpoints"), KafkaJobs.session), config,
-                System.out, System.console() != null, Duration.ofSeconds(10)) != 0) {
+                System.out, System.console() != null, Duration.ofSeconds(10), null, 0) != 0) {
             throw new IllegalStateException("the session job failed");
         }
         double jobSeconds = (System.nanoTime() - jobStarted) / 1e9;

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.module.ModuleFinder;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -78,7 +79,7 @@ public final class FlinkMambaCli implements Runnable {
 
     /** The configured command line, shared by {@link #main} and the tests. */
     static CommandLine commandLine() {
-        return new CommandLine(new FlinkMambaCli());
+        return new CommandLine(new FlinkMambaCli()).registerConverter(Duration.class, new DurationConverter());
     }
 
     static final class Version implements CommandLine.IVersionProvider {

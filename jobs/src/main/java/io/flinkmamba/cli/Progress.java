@@ -12,12 +12,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
+import java.util.function.LongSupplier;
 
 /**
- * A running job's progress: the records it writes to its output and dead-letter topics, counted by a consumer
- * that reads them from their end at the start (read_uncommitted, so records count as soon as they are written,
- * not only at checkpoints). On a terminal one line rewritten in place twice a second, otherwise a plain line
- * every {@code plainEvery}.
+ * A running job's progress: the records it has committed to its output and dead-letter topics, counted by a
+ * read_committed consumer that reads them from their end at the start (with exactly-once delivery they count
+ * at each checkpoint: a record of a transaction that a failure aborts is never counted), and the job's
+ * restarts. On a terminal one line rewritten in place twice a second, otherwise a plain line every
+ * {@code plainEvery}.
  */
 final class Progress implements AutoCloseable {
     private final KafkaConsumer<byte[], byte[]> consumer;
@@ -29,12 +31,13 @@ final class Progress implements AutoCloseable {
     private long lastPrinted = System.nanoTime();
     private long results;
     private long deadLetters;
+    private LongSupplier restarts;
 
     Progress(Properties kafka, String resultsTopic, String deadLetterTopic, PrintStream out, boolean terminal,
              Duration plainEvery) {
         Properties props = new Properties();
         props.putAll(kafka);
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.remove(ConsumerConfig.GROUP_ID_CONFIG);
         this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
@@ -50,6 +53,11 @@ final class Progress implements AutoCloseable {
         consumer.assign(partitions);
         consumer.seekToEnd(partitions);
         partitions.forEach(consumer::position);
+    }
+
+    /** Where the line's restart count comes from (-1 while unknown, shown as "?"); without one, none is shown. */
+    void restarts(LongSupplier source) {
+        this.restarts = source;
     }
 
     /** Counts what arrives for a while (half a second on a terminal, else a second) and prints when due. */
@@ -80,8 +88,14 @@ final class Progress implements AutoCloseable {
 
     private void print(boolean last) {
         double seconds = (System.nanoTime() - started) / 1e9;
-        String line = String.format(Locale.ROOT, "records %,d (results %,d, dead letters %,d)  %,.0f records/s  elapsed %s",
-                results + deadLetters, results, deadLetters, (results + deadLetters) / Math.max(seconds, 1e-3), elapsed(seconds));
+        String restartCount = "";
+        if (restarts != null) {
+            long count = restarts.getAsLong();
+            restartCount = "  restarts " + (count < 0 ? "?" : String.valueOf(count));
+        }
+        String line = String.format(Locale.ROOT, "records %,d (results %,d, dead letters %,d)  %,.0f records/s%s  elapsed %s",
+                results + deadLetters, results, deadLetters, (results + deadLetters) / Math.max(seconds, 1e-3),
+                restartCount, elapsed(seconds));
         if (terminal) {
             out.print("\r" + line + (last ? System.lineSeparator() : ""));
         } else {

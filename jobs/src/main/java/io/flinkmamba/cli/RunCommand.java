@@ -6,6 +6,9 @@ import io.flinkmamba.jobs.common.JobOptions;
 import io.flinkmamba.jobs.common.KafkaPipeline;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.client.program.StreamContextEnvironment;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MetricOptions;
+import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
@@ -13,7 +16,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.File;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.net.ServerSocket;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,7 +61,7 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--progress-every", defaultValue = "10s", paramLabel = "DURATION",
             description = "Interval of the plain progress lines when the output is not a terminal (default 10s).")
-    String progressEvery;
+    Duration progressEvery;
 
     @Override
     public Integer call() throws Exception {
@@ -76,18 +81,24 @@ final class RunCommand implements Callable<Integer> {
                     KafkaPipeline.flinkConfiguration(config, null));
             System.out.println("run: " + job + " job '" + config.jobName() + "' on the cluster that started it");
             job.build(env, config, stream -> stream);
-            return runAndFollow(env, config, System.out, System.console() != null, parseDuration(progressEvery));
+            return runAndFollow(env, config, System.out, System.console() != null, progressEvery,
+                    env.getConfiguration().get(RestOptions.ADDRESS), env.getConfiguration().get(RestOptions.PORT));
         }
         if (cluster == null) {
             boolean temporary = !config.configuration().contains(JobOptions.CHECKPOINT_DIR);
             Path checkpoints = temporary ? KafkaPipeline.temporaryCheckpoints(config.jobName()) : null;
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
-                    KafkaPipeline.flinkConfiguration(config, checkpoints));
+            Configuration flink = KafkaPipeline.flinkConfiguration(config, checkpoints);
+            // A known REST port, so that the progress line can read the job's restarts from the MiniCluster.
+            int restPort = freePort();
+            flink.set(RestOptions.ADDRESS, "localhost");
+            flink.set(RestOptions.BIND_PORT, String.valueOf(restPort));
+            flink.set(MetricOptions.METRIC_FETCHER_UPDATE_INTERVAL, Duration.ofSeconds(2));
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(flink);
             System.out.println("run: " + job + " job '" + config.jobName() + "' in a local MiniCluster, checkpoints in "
                     + (temporary ? checkpoints + " (removed when the job ends)" : config.get(JobOptions.CHECKPOINT_DIR)));
             try {
                 job.build(env, config, stream -> stream);
-                return runAndFollow(env, config, System.out, System.console() != null, parseDuration(progressEvery));
+                return runAndFollow(env, config, System.out, System.console() != null, progressEvery, "localhost", restPort);
             } finally {
                 if (temporary) {
                     FileTrees.delete(checkpoints);
@@ -108,16 +119,24 @@ final class RunCommand implements Callable<Integer> {
                 Integer.parseInt(hostPort[1]), KafkaPipeline.flinkConfiguration(config, null), jobJar.toString());
         System.out.println("run: submitting " + job + " job '" + config.jobName() + "' to " + cluster);
         job.build(env, config, stream -> stream);
-        return runAndFollow(env, config, System.out, System.console() != null, parseDuration(progressEvery));
+        return runAndFollow(env, config, System.out, System.console() != null, progressEvery, hostPort[0],
+                Integer.parseInt(hostPort[1]));
     }
 
-    /** Submits the job and prints progress until it ends; 0 when it finished, 1 when it failed or was cancelled. */
+    /**
+     * Submits the job and prints progress until it ends, with the restarts read from the REST API at
+     * {@code restHost:restPort} (none shown when restHost is null); 0 when it finished, 1 when it failed or
+     * was cancelled.
+     */
     static int runAndFollow(StreamExecutionEnvironment env, JobConfig config, PrintStream out, boolean terminal,
-                            Duration every) throws Exception {
+                            Duration every, String restHost, int restPort) throws Exception {
         try (Progress progress = new Progress(config.kafkaProperties(), config.get(JobOptions.OUTPUT_TOPIC),
                 config.get(JobOptions.DEAD_LETTER_TOPIC), out, terminal, every)) {
             JobClient client = env.executeAsync(config.jobName());
             out.println("run: job id " + client.getJobID());
+            if (restHost != null) {
+                progress.restarts(new JobRestarts(restHost, restPort, client.getJobID())::latest);
+            }
             // The result, not the status: a local MiniCluster shuts down with its job and answers no status then.
             CompletableFuture<JobExecutionResult> result = client.getJobExecutionResult();
             while (!result.isDone()) {
@@ -139,8 +158,10 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private static Duration parseDuration(String text) {
-        return org.apache.flink.util.TimeUtils.parseDuration(text);
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
     }
 
     /** The jar this class was loaded from, or null when running from classes. */

@@ -5,6 +5,7 @@ import io.flinkmamba.event.EventModels;
 import io.flinkmamba.event.EventSchema;
 import io.flinkmamba.kafka.EmbeddedKafka;
 import org.apache.flink.api.common.JobID;
+import org.apache.flink.util.TimeUtils;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.client.deployment.StandaloneClusterId;
 import org.apache.flink.client.program.rest.RestClusterClient;
@@ -67,7 +68,7 @@ final class SoakCommand implements Callable<Integer> {
     static final EventSchema SCHEMA = EventSchema.numeric("cpu", "latency");
     static final int PARTITIONS = 4;
 
-    @Option(names = "--duration", defaultValue = "PT10M", description = "Soak time, ISO-8601 (default 10 minutes).")
+    @Option(names = "--duration", defaultValue = "10min", description = "Soak time, e.g. 30min (default ${DEFAULT-VALUE}).")
     Duration duration;
 
     @Option(names = "--load", defaultValue = "0.7", description = "Input rate as a share of the measured capacity (default ${DEFAULT-VALUE}).")
@@ -76,11 +77,11 @@ final class SoakCommand implements Callable<Integer> {
     @Option(names = "--keys", defaultValue = "200", description = "Distinct keys (default ${DEFAULT-VALUE}).")
     int keys;
 
-    @Option(names = "--sample", defaultValue = "PT5S", description = "Sampling interval (default 5 seconds).")
+    @Option(names = "--sample", defaultValue = "5s", description = "Sampling interval (default ${DEFAULT-VALUE}).")
     Duration sample;
 
-    @Option(names = "--kill-every", defaultValue = "PT0S",
-            description = "Kill a random TaskManager (SIGKILL) and start another this often; 0 (default) never.")
+    @Option(names = "--kill-every", defaultValue = "0s",
+            description = "Kill a random TaskManager (SIGKILL) and start another this often; 0s (default) never.")
     Duration killEvery;
 
     @Option(names = "--capacity-events", defaultValue = "40000", description = "Backlog for the capacity run (default ${DEFAULT-VALUE}).")
@@ -88,7 +89,7 @@ final class SoakCommand implements Callable<Integer> {
 
     @Option(names = "--checkpoint-interval", defaultValue = "5s",
             description = "The job's checkpoint interval; results become visible (exactly-once) at checkpoints (default ${DEFAULT-VALUE}).")
-    String checkpointInterval;
+    Duration checkpointInterval;
 
     @Option(names = "--parallelism", defaultValue = "2", description = "Job parallelism (default ${DEFAULT-VALUE}).")
     int parallelism;
@@ -218,7 +219,7 @@ final class SoakCommand implements Callable<Integer> {
                     "taskmanagers_alive", "kills"};
             SoakReport.write(out.resolve("soak.csv"), out.resolve("soak.html"), header, rows, String.format(Locale.ROOT,
                     "anomaly job, %d keys, %.0f events/s (%.0f%% of %.0f measured), checkpoints every %s, %d kills",
-                    keys, rate, load * 100, capacity, checkpointInterval, kills));
+                    keys, rate, load * 100, capacity, TimeUtils.formatWithHighestUnit(checkpointInterval), kills));
             double meanEps = rows.stream().mapToDouble(r -> r[3]).average().orElse(0);
             double p99 = rows.stream().mapToDouble(r -> r[5]).filter(Double::isFinite).max().orElse(Double.NaN);
             System.out.println("soak: wrote " + out.resolve("soak.csv") + " and " + out.resolve("soak.html"));
@@ -241,7 +242,7 @@ final class SoakCommand implements Callable<Integer> {
                 "kafka.dead-letter-topic: dead-letters",
                 "kafka.starting-offsets: earliest",
                 "kafka.bounded: " + bounded,
-                "checkpoints.interval: " + checkpointInterval,
+                "checkpoints.interval: " + TimeUtils.formatWithHighestUnit(checkpointInterval),
                 "watermarks.out-of-orderness: 200ms",
                 "watermarks.idleness: 0s",
                 "mapping.key-field: host",

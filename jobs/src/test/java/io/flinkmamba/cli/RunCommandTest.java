@@ -52,6 +52,8 @@ class RunCommandTest {
                 "--progress-every", "1s");
         assertEquals(0, run.exit(), run.out() + run.err());
         assertTrue(run.out().contains("records 50 (results 50, dead letters 0)"), run.out());
+        assertTrue(run.out().lines().filter(line -> line.startsWith("records ")).allMatch(line -> line.matches(".*  restarts [?0]  .*")),
+                run.out());
         assertTrue(run.out().contains("run: job finished"), run.out());
         assertEquals(50, KAFKA.consumeAll(topics + "-out").size());
     }

@@ -34,7 +34,14 @@ public final class JobRuns {
 
     /** A local environment with the job's Flink settings and at most {@code restarts} restarts. */
     public static StreamExecutionEnvironment environment(JobConfig config, Path checkpoints, int restarts) {
+        return environment(config, checkpoints, restarts, new Configuration());
+    }
+
+    /** As {@link #environment(JobConfig, Path, int)}, with further Flink settings. */
+    public static StreamExecutionEnvironment environment(JobConfig config, Path checkpoints, int restarts,
+                                                         Configuration extra) {
         Configuration flink = KafkaPipeline.flinkConfiguration(config, checkpoints);
+        flink.addAll(extra);
         flink.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(128));
         if (restarts == 0) {
             flink.set(RestartStrategyOptions.RESTART_STRATEGY, "none");

@@ -1,12 +1,16 @@
 package io.flinkmamba.jobs;
 
 import io.flinkmamba.kafka.EmbeddedKafka;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -17,8 +21,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /** A JUnit extension that runs one embedded Kafka broker for a test class, with produce and consume helpers. */
@@ -60,9 +66,20 @@ public final class KafkaTestSupport implements BeforeAllCallback, AfterAllCallba
                 kv[1] == null ? null : kv[1].getBytes(StandardCharsets.UTF_8)}).toList());
     }
 
+    /** Lets a topic take records of up to {@code bytes} (its max.message.bytes). */
+    public void allowMessageBytes(String topic, int bytes) throws Exception {
+        try (Admin admin = Admin.create(kafka.clientProperties())) {
+            admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, topic), List.of(
+                    new AlterConfigOp(new ConfigEntry("max.message.bytes", String.valueOf(bytes)), AlterConfigOp.OpType.SET))))
+                    .all().get(60, TimeUnit.SECONDS);
+        }
+    }
+
     public void produceBytes(String topic, List<byte[][]> keyValues) {
         Properties props = kafka.clientProperties();
         props.put("acks", "all");
+        // Large enough for the tests' largest records; the topic decides what it takes.
+        props.put("max.request.size", String.valueOf(64 << 20));
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             for (byte[][] kv : keyValues) {
                 producer.send(new ProducerRecord<>(topic, kv[0], kv[1]));

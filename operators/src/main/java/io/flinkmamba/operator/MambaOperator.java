@@ -821,8 +821,9 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                     + " (state layout v" + stored.layoutVersion() + "), this operator runs model "
                     + Long.toHexString(fingerprint) + " (v" + StateLayout.VERSION + ")";
             if (settings.onModelMismatch() == ModelMismatchPolicy.FAIL) {
-                throw new IllegalStateException(why + "; set mamba.state.on-model-mismatch=RESET to start such "
-                        + "keys afresh");
+                // Every restart would restore the same state: fail the job once instead of restarting it forever.
+                throw new org.apache.flink.runtime.execution.SuppressRestartsException(new IllegalStateException(
+                        why + "; set mamba.state.on-model-mismatch=RESET to start such keys afresh"));
             }
             if (!mismatchLogged) {
                 mismatchLogged = true;

@@ -6,6 +6,8 @@ import java.util.Locale;
 public enum DeadLetterReason {
     /** Not a JSON object (or empty). */
     UNPARSEABLE,
+    /** A field appears twice in one JSON object. */
+    DUPLICATE_FIELD,
     /** Larger than limits.max-record-bytes. */
     OVERSIZED,
     /** The key field is absent, null or empty. */
@@ -16,7 +18,7 @@ public enum DeadLetterReason {
     WRONG_TYPE,
     /** A numeric field is NaN or infinite. */
     NOT_FINITE,
-    /** The timestamp does not parse in the configured format. */
+    /** The timestamp does not parse in the configured format (or is an epoch number in another unit). */
     BAD_TIMESTAMP,
     /** The timestamp is further ahead of the wall clock than limits.max-future. */
     FUTURE_TIMESTAMP,

@@ -2,7 +2,9 @@ package io.flinkmamba.jobs.common;
 
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
@@ -17,6 +19,8 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.time.temporal.TemporalAccessor;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * How a JSON input record maps to an event: the key field, the timestamp field and its format, the numeric
@@ -27,7 +31,15 @@ import java.util.List;
  */
 public record EventMapping(String keyField, String timestampField, String timestampFormat, String timestampPattern,
                            String timestampZone, List<String> numericFields, String categoricalField,
-                           List<String> categories, int maxRecordBytes, long maxFutureMillis) implements Serializable {
+                           List<String> categories, int maxRecordBytes, long maxFutureMillis,
+                           int deadLetterOriginalBytes) implements Serializable {
+    /** Epoch values whose seconds fall in this range (2001-09-09 to 5138) are plausible event times. */
+    private static final BigDecimal PLAUSIBLE_SECONDS_FROM = BigDecimal.valueOf(1_000_000_000L);
+    private static final BigDecimal PLAUSIBLE_SECONDS_BELOW = BigDecimal.valueOf(100_000_000_000L);
+    private static final Pattern DUPLICATE_FIELD = Pattern.compile("Duplicate field '(.*)' for");
+
+    /** The epoch formats, by 3 decimal digits per step from seconds. */
+    static final List<String> EPOCH_UNITS = List.of("epoch-seconds", "epoch-millis", "epoch-micros", "epoch-nanos");
 
     /** A record that cannot become an event. */
     public static final class BadRecord extends Exception {
@@ -48,12 +60,17 @@ public record EventMapping(String keyField, String timestampField, String timest
         return new EventMapping(config.get(JobOptions.KEY_FIELD), config.get(JobOptions.TIMESTAMP_FIELD),
                 config.get(JobOptions.TIMESTAMP_FORMAT), config.get(JobOptions.TIMESTAMP_PATTERN),
                 config.get(JobOptions.TIMESTAMP_ZONE), List.copyOf(numericFields), categoricalField,
-                List.copyOf(categories), config.get(JobOptions.MAX_RECORD_BYTES), config.get(JobOptions.MAX_FUTURE).toMillis());
+                List.copyOf(categories), config.get(JobOptions.MAX_RECORD_BYTES), config.get(JobOptions.MAX_FUTURE).toMillis(),
+                (int) config.get(JobOptions.DEAD_LETTER_MAX_ORIGINAL).getBytes());
     }
 
-    /** A JSON reader that accepts NaN and Infinity literals, so they are reported as such, not as unparseable. */
+    /**
+     * A JSON reader that accepts NaN and Infinity literals, so they are reported as such, not as unparseable,
+     * and fails on a field given twice in one object (which one would count is a guess).
+     */
     public static ObjectMapper jsonReader() {
-        return JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+        return JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+                .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY).build();
     }
 
     /** Parses one record; {@code nowMillis} is the wall clock for the future-timestamp limit. */
@@ -70,6 +87,11 @@ public record EventMapping(String keyField, String timestampField, String timest
         JsonNode root;
         try {
             root = json.readTree(bytes);
+        } catch (MismatchedInputException e) {
+            // With FAIL_ON_READING_DUP_TREE_KEY the only mismatch a tree read reports is a duplicate field.
+            Matcher field = DUPLICATE_FIELD.matcher(e.getOriginalMessage());
+            throw new BadRecord(DeadLetterReason.DUPLICATE_FIELD, field.find()
+                    ? "field '" + field.group(1) + "' appears more than once in one object" : e.getOriginalMessage());
         } catch (IOException e) {
             throw new BadRecord(DeadLetterReason.UNPARSEABLE, "not JSON: " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException p ? p.getOriginalMessage() : e.getMessage()));
         }
@@ -128,17 +150,16 @@ public record EventMapping(String keyField, String timestampField, String timest
     private long timestamp(JsonNode root, DateTimeFormatter pattern) throws BadRecord {
         JsonNode value = present(root, timestampField);
         switch (timestampFormat) {
-            case "epoch-millis", "epoch-seconds" -> {
+            case "epoch-seconds", "epoch-millis", "epoch-micros", "epoch-nanos" -> {
                 if (!value.isNumber()) {
                     throw new BadRecord(DeadLetterReason.WRONG_TYPE, "timestamp field '" + timestampField + "' is "
                             + type(value) + ", expected a number (" + timestampFormat + ")");
                 }
-                BigDecimal millis = value.decimalValue();
-                if (timestampFormat.equals("epoch-seconds")) {
-                    millis = millis.movePointRight(3);
-                }
+                int digitsPerSecond = EPOCH_UNITS.indexOf(timestampFormat) * 3;
+                BigDecimal seconds = value.decimalValue().movePointLeft(digitsPerSecond);
+                checkUnit(value, seconds, digitsPerSecond);
                 try {
-                    return millis.setScale(0, java.math.RoundingMode.FLOOR).longValueExact();
+                    return seconds.movePointRight(3).setScale(0, java.math.RoundingMode.FLOOR).longValueExact();
                 } catch (ArithmeticException e) {
                     throw new BadRecord(DeadLetterReason.BAD_TIMESTAMP, "timestamp " + value + " is out of range");
                 }
@@ -159,6 +180,28 @@ public record EventMapping(String keyField, String timestampField, String timest
                 }
             }
         }
+    }
+
+    /**
+     * An epoch number that is no plausible time in its configured unit but is one in another unit was written
+     * in that unit: read as configured it would land in 1970 or after the year 5138.
+     */
+    private void checkUnit(JsonNode value, BigDecimal seconds, int digitsPerSecond) throws BadRecord {
+        if (plausible(seconds)) {
+            return;
+        }
+        for (int unit = 0; unit < EPOCH_UNITS.size(); unit++) {
+            if (plausible(value.decimalValue().movePointLeft(unit * 3))) {
+                String format = EPOCH_UNITS.get(unit);
+                throw new BadRecord(DeadLetterReason.BAD_TIMESTAMP, "timestamp " + value + " looks like "
+                        + format.replace('-', ' ') + ", not " + timestampFormat.replace('-', ' ')
+                        + "; set mapping.timestamp-format: " + format);
+            }
+        }
+    }
+
+    private static boolean plausible(BigDecimal seconds) {
+        return seconds.compareTo(PLAUSIBLE_SECONDS_FROM) >= 0 && seconds.compareTo(PLAUSIBLE_SECONDS_BELOW) < 0;
     }
 
     /** A parsed date-time as an instant: with its own offset or zone if it has one, else in timestampZone. */

@@ -1,11 +1,15 @@
 package io.flinkmamba.jobs.common;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.flinkmamba.operator.MambaOperatorBuilder;
 import io.flinkmamba.operator.MambaOptions;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MemorySize;
 
 import java.io.IOException;
 import java.lang.reflect.Field;
@@ -16,7 +20,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,6 +31,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * A job's validated settings: a YAML file flattened to dotted keys ({@code kafka: {input-topic: x}} is
@@ -34,7 +42,13 @@ import java.util.TreeMap;
 public final class JobConfig {
     private static final Set<String> STARTING_OFFSETS = Set.of("committed-or-earliest", "earliest", "latest");
     private static final Set<String> DELIVERY = Set.of("exactly-once", "at-least-once");
-    private static final Set<String> TIMESTAMP_FORMATS = Set.of("epoch-millis", "epoch-seconds", "iso-8601", "pattern");
+    private static final Set<String> TIMESTAMP_FORMATS = Set.of("epoch-seconds", "epoch-millis", "epoch-micros", "epoch-nanos", "iso-8601", "pattern");
+
+    private static final Pattern BARE_NUMBER = Pattern.compile("[0-9]+");
+    /** Flink's smallest checkpoint interval. */
+    private static final Duration MIN_CHECKPOINT_INTERVAL = Duration.ofMillis(10);
+    /** Far above any Kafka message limit, and small enough that 2.4 times it is still an int. */
+    private static final MemorySize MAX_DEAD_LETTER_ORIGINAL = MemorySize.ofMebiBytes(256);
 
     private final Configuration configuration;
     private final String defaultName;
@@ -44,15 +58,21 @@ public final class JobConfig {
         this.defaultName = defaultName;
     }
 
-    /** Reads a YAML file into flat settings. */
+    /** Reads a YAML file into flat settings; a key given twice is an error, not a silent override. */
     public static Map<String, String> readYaml(Path file) throws ConfigException {
         JsonNode root;
+        List<String> problems = new ArrayList<>();
         try {
-            root = new YAMLMapper().readTree(Files.readAllBytes(file));
+            byte[] yaml = Files.readAllBytes(file);
+            duplicateKeys(file, yaml, problems);
+            root = new YAMLMapper().readTree(yaml);
         } catch (NoSuchFileException e) {
             throw new ConfigException("config file " + file + " does not exist");
         } catch (IOException e) {
             throw new ConfigException("config file " + file + " is not valid YAML: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
         }
         Map<String, String> flat = new LinkedHashMap<>();
         if (root == null || root.isMissingNode() || root.isNull()) {
@@ -61,7 +81,6 @@ public final class JobConfig {
         if (!root.isObject()) {
             throw new ConfigException("config file " + file + " must hold a mapping of settings at the top level");
         }
-        List<String> problems = new ArrayList<>();
         flatten("", root, flat, problems);
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
@@ -69,12 +88,36 @@ public final class JobConfig {
         return flat;
     }
 
+    /** Adds a problem per key that a mapping of the YAML gives twice, with both lines. */
+    private static void duplicateKeys(Path file, byte[] yaml, List<String> problems) throws IOException {
+        Deque<Map<String, Integer>> mappings = new ArrayDeque<>();
+        try (JsonParser parser = new YAMLFactory().createParser(yaml)) {
+            for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken()) {
+                if (token == JsonToken.START_OBJECT) {
+                    mappings.push(new HashMap<>());
+                } else if (token == JsonToken.END_OBJECT) {
+                    mappings.pop();
+                } else if (token == JsonToken.FIELD_NAME) {
+                    int line = parser.currentTokenLocation().getLineNr();
+                    Integer first = mappings.peek().putIfAbsent(parser.currentName(), line);
+                    if (first != null) {
+                        String key = parser.getParsingContext().pathAsPointer().toString().substring(1).replace('/', '.');
+                        problems.add("config file " + file + ": setting '" + key + "' is given twice (lines " + first
+                                + " and " + line + ")");
+                    }
+                }
+            }
+        }
+    }
+
     private static void flatten(String prefix, JsonNode node, Map<String, String> flat, List<String> problems) {
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
             String key = prefix + entry.getKey();
             JsonNode value = entry.getValue();
-            if (value.isObject()) {
+            if (flat.containsKey(key)) {
+                problems.add("setting '" + key + "' is given twice (nested and dotted)");
+            } else if (value.isObject()) {
                 flatten(key + ".", value, flat, problems);
             } else if (value.isArray()) {
                 List<String> items = new ArrayList<>();
@@ -139,11 +182,16 @@ public final class JobConfig {
         Configuration configuration = Configuration.fromMap(values);
         for (ConfigOption<?> option : known.values()) {
             if (configuration.containsKey(option.key())) {
+                String raw = values.get(option.key()).strip();
                 try {
-                    configuration.get(option);
+                    if (configuration.get(option) instanceof Duration && BARE_NUMBER.matcher(raw).matches()) {
+                        problems.add("setting '" + option.key() + "' is '" + raw + "' without a unit; write e.g. '"
+                                + raw + "s' (units: ms, s, min, h, d)");
+                        configuration.removeKey(option.key());
+                    }
                 } catch (IllegalArgumentException e) {
                     String why = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
-                    problems.add("setting '" + option.key() + "': cannot read '" + values.get(option.key()) + "': " + why);
+                    problems.add("setting '" + option.key() + "': cannot read '" + raw + "': " + why);
                     // Checked no further; the other settings still are, so all problems come out together.
                     configuration.removeKey(option.key());
                 }
@@ -193,7 +241,14 @@ public final class JobConfig {
         }
         atLeast(JobOptions.PARALLELISM, 1, problems);
         atLeast(JobOptions.MAX_RECORD_BYTES, 1, problems);
-        positive(JobOptions.CHECKPOINT_INTERVAL, problems);
+        if (get(JobOptions.CHECKPOINT_INTERVAL).compareTo(MIN_CHECKPOINT_INTERVAL) < 0) {
+            problems.add("setting 'checkpoints.interval' is " + get(JobOptions.CHECKPOINT_INTERVAL).toMillis()
+                    + " ms; Flink needs at least 10ms");
+        }
+        if (get(JobOptions.DEAD_LETTER_MAX_ORIGINAL).compareTo(MAX_DEAD_LETTER_ORIGINAL) > 0) {
+            problems.add("setting 'dead-letters.max-original-bytes' is " + get(JobOptions.DEAD_LETTER_MAX_ORIGINAL)
+                    + "; it must be at most " + MAX_DEAD_LETTER_ORIGINAL);
+        }
         positive(JobOptions.TRANSACTION_TIMEOUT, problems);
         notNegative(JobOptions.OUT_OF_ORDERNESS, problems);
         notNegative(JobOptions.IDLENESS, problems);

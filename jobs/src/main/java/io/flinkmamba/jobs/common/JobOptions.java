@@ -2,6 +2,7 @@ package io.flinkmamba.jobs.common;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.MemorySize;
 
 import java.time.Duration;
 import java.util.List;
@@ -76,7 +77,7 @@ public final class JobOptions {
 
     public static final ConfigOption<String> TIMESTAMP_FORMAT = ConfigOptions.key("mapping.timestamp-format")
             .stringType().defaultValue("epoch-millis")
-            .withDescription("epoch-millis, epoch-seconds (numbers; seconds may have a fraction), iso-8601 "
+            .withDescription("epoch-millis, epoch-seconds, epoch-micros, epoch-nanos (numbers; may have a fraction), iso-8601 "
                     + "(string with offset, e.g. 2024-05-01T12:00:00Z) or pattern (mapping.timestamp-pattern).");
 
     public static final ConfigOption<String> TIMESTAMP_PATTERN = ConfigOptions.key("mapping.timestamp-pattern")
@@ -90,6 +91,12 @@ public final class JobOptions {
     public static final ConfigOption<Integer> MAX_RECORD_BYTES = ConfigOptions.key("limits.max-record-bytes")
             .intType().defaultValue(1 << 20)
             .withDescription("Larger records are dead letters (reason oversized).");
+
+    public static final ConfigOption<MemorySize> DEAD_LETTER_MAX_ORIGINAL = ConfigOptions.key("dead-letters.max-original-bytes")
+            .memoryType().defaultValue(MemorySize.ofMebiBytes(1).divide(4))
+            .withDescription("A dead letter keeps at most this much of the record's key and of its value (each); "
+                    + "longer ones are cut, with the original length and SHA-256 recorded. The dead-letter producer's "
+                    + "max.request.size follows from it; the default fits Kafka's default 1 MiB message limit.");
 
     public static final ConfigOption<Duration> MAX_FUTURE = ConfigOptions.key("limits.max-future")
             .durationType().defaultValue(Duration.ofHours(1))
@@ -117,7 +124,8 @@ public final class JobOptions {
     static List<ConfigOption<?>> all() {
         return List.of(JOB_NAME, PARALLELISM, BOOTSTRAP_SERVERS, INPUT_TOPIC, OUTPUT_TOPIC, DEAD_LETTER_TOPIC,
                 GROUP_ID, STARTING_OFFSETS, BOUNDED, DELIVERY, TRANSACTIONAL_ID_PREFIX, TRANSACTION_TIMEOUT, KEY_FIELD,
-                TIMESTAMP_FIELD, TIMESTAMP_FORMAT, TIMESTAMP_PATTERN, TIMESTAMP_ZONE, MAX_RECORD_BYTES, MAX_FUTURE,
+                TIMESTAMP_FIELD, TIMESTAMP_FORMAT, TIMESTAMP_PATTERN, TIMESTAMP_ZONE, MAX_RECORD_BYTES, DEAD_LETTER_MAX_ORIGINAL,
+                MAX_FUTURE,
                 OUT_OF_ORDERNESS, IDLENESS, CHECKPOINT_INTERVAL, CHECKPOINT_DIR);
     }
 }

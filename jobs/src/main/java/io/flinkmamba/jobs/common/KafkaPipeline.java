@@ -5,6 +5,7 @@ import io.flinkmamba.operator.MambaStream;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -27,6 +28,7 @@ import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 import java.nio.charset.StandardCharsets;
@@ -127,38 +129,51 @@ public final class KafkaPipeline {
 
     /** Late events and rejected events (with the reason), as dead letters. */
     public void deadLetters(DataStream<SourceEvent> late, DataStream<Tuple2<SourceEvent, String>> rejected) {
+        int maxOriginal = maxOriginalBytes();
         deadLetters.add(late
                 .map(event -> DeadLetter.of(DeadLetterReason.LATE, "event time " + event.timestamp
-                        + " is behind the watermark (watermarks.out-of-orderness)", event))
+                        + " is behind the watermark (watermarks.out-of-orderness)", event, maxOriginal))
                 .returns(DeadLetter.class).uid("late-events").name("late events"));
         deadLetters.add(rejected
-                .map(pair -> DeadLetter.of(DeadLetterReason.REJECTED, pair.f1, pair.f0))
+                .map(pair -> DeadLetter.of(DeadLetterReason.REJECTED, pair.f1, pair.f0, maxOriginal))
                 .returns(DeadLetter.class).uid("rejected-events").name("rejected events"));
     }
 
     /** Writes the results to the output topic. */
     public void results(DataStream<OutputRecord> results) {
-        results.sinkTo(sink(config.get(JobOptions.OUTPUT_TOPIC), "results")).uid("results-sink").name("results");
+        String topic = config.get(JobOptions.OUTPUT_TOPIC);
+        KafkaRecordSerializationSchema<OutputRecord> serializer = (record, context, timestamp) -> new ProducerRecord<>(
+                topic, null, record.timestamp, record.key == null ? null : record.key.getBytes(StandardCharsets.UTF_8),
+                record.value.getBytes(StandardCharsets.UTF_8));
+        results.sinkTo(sink(serializer, "results", config.kafkaProperties())).uid("results-sink").name("results");
     }
 
-    /** Writes all dead letters (counted per reason) to the dead-letter topic; call after the other methods. */
+    /**
+     * Writes all dead letters (counted per reason) to the dead-letter topic; call after the other methods.
+     * The producer's max.request.size fits the largest dead letter that dead-letters.max-original-bytes
+     * allows, so that no bad record, however large, can fail the sink.
+     */
     public void finish() {
         DataStream<DeadLetter> all = deadLetters.get(0);
         for (int i = 1; i < deadLetters.size(); i++) {
             all = all.union(deadLetters.get(i));
         }
-        all.map(new DeadLetterRecords()).uid("dead-letter-records").name("dead letters")
-                .sinkTo(sink(config.get(JobOptions.DEAD_LETTER_TOPIC), "dead-letters")).uid("dead-letter-sink")
-                .name("dead-letter sink");
+        Properties props = config.kafkaProperties();
+        long configured = Long.parseLong(props.getProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, "0"));
+        props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+                String.valueOf(Math.max(configured, DeadLetter.maxRecordBytes(maxOriginalBytes()))));
+        all.map(new CountDeadLetters()).uid("dead-letter-records").name("dead letters")
+                .sinkTo(sink(new DeadLetterSerializer(config.get(JobOptions.DEAD_LETTER_TOPIC)), "dead-letters", props))
+                .uid("dead-letter-sink").name("dead-letter sink");
     }
 
-    private KafkaSink<OutputRecord> sink(String topic, String role) {
-        Properties props = config.kafkaProperties();
+    private int maxOriginalBytes() {
+        return (int) config.get(JobOptions.DEAD_LETTER_MAX_ORIGINAL).getBytes();
+    }
+
+    private <T> KafkaSink<T> sink(KafkaRecordSerializationSchema<T> serializer, String role, Properties props) {
         props.put("transaction.timeout.ms", String.valueOf(config.get(JobOptions.TRANSACTION_TIMEOUT).toMillis()));
-        KafkaRecordSerializationSchema<OutputRecord> serializer = (record, context, timestamp) -> new ProducerRecord<>(
-                topic, null, record.timestamp, record.key == null ? null : record.key.getBytes(StandardCharsets.UTF_8),
-                record.value.getBytes(StandardCharsets.UTF_8));
-        return KafkaSink.<OutputRecord>builder()
+        return KafkaSink.<T>builder()
                 .setKafkaProducerConfig(props)
                 .setBootstrapServers(config.get(JobOptions.BOOTSTRAP_SERVERS))
                 .setRecordSerializer(serializer)
@@ -179,23 +194,41 @@ public final class KafkaPipeline {
         }
     }
 
-    /** Dead letters as dead-letter topic records, counted per reason in the metric group {@code deadLetters}. */
-    static final class DeadLetterRecords extends RichMapFunction<DeadLetter, OutputRecord> {
-        private transient ObjectMapper json;
+    /** Counts the dead letters per reason in the metric group {@code deadLetters}. */
+    static final class CountDeadLetters extends RichMapFunction<DeadLetter, DeadLetter> {
         private transient Map<String, Counter> counters;
 
         @Override
         public void open(OpenContext context) {
-            json = new ObjectMapper();
             counters = new HashMap<>();
         }
 
         @Override
-        public OutputRecord map(DeadLetter letter) {
+        public DeadLetter map(DeadLetter letter) {
             counters.computeIfAbsent(letter.reason, reason -> getRuntimeContext().getMetricGroup()
                     .addGroup("deadLetters").counter(reason)).inc();
-            String key = letter.key == null ? null : new String(letter.key, StandardCharsets.UTF_8);
-            return new OutputRecord(key, letter.toJson(json), letter.kafkaTimestamp);
+            return letter;
+        }
+    }
+
+    /** A dead letter as a record of the dead-letter topic: its kept key bytes as the key, its JSON as the value. */
+    static final class DeadLetterSerializer implements KafkaRecordSerializationSchema<DeadLetter> {
+        private final String topic;
+        private transient ObjectMapper json;
+
+        DeadLetterSerializer(String topic) {
+            this.topic = topic;
+        }
+
+        @Override
+        public void open(SerializationSchema.InitializationContext context, KafkaSinkContext sinkContext) {
+            json = new ObjectMapper();
+        }
+
+        @Override
+        public ProducerRecord<byte[], byte[]> serialize(DeadLetter letter, KafkaSinkContext context, Long timestamp) {
+            return new ProducerRecord<>(topic, null, letter.kafkaTimestamp, letter.key,
+                    letter.toJson(json).getBytes(StandardCharsets.UTF_8));
         }
     }
 }

@@ -38,9 +38,11 @@ final class ParsingDeserializer implements KafkaRecordDeserializationSchema<Pars
             parsedRecord = new ParsedRecord(mapping.parse(record, json, pattern, System.currentTimeMillis()), null);
             parsed.inc();
         } catch (EventMapping.BadRecord bad) {
-            parsedRecord = new ParsedRecord(null, DeadLetter.of(bad.reason(), bad.getMessage(), record));
+            parsedRecord = new ParsedRecord(null, DeadLetter.of(bad.reason(), bad.getMessage(), record,
+                    mapping.deadLetterOriginalBytes()));
         } catch (RuntimeException unexpected) {
-            parsedRecord = new ParsedRecord(null, DeadLetter.of(DeadLetterReason.UNPARSEABLE, String.valueOf(unexpected), record));
+            parsedRecord = new ParsedRecord(null, DeadLetter.of(DeadLetterReason.UNPARSEABLE, String.valueOf(unexpected), record,
+                    mapping.deadLetterOriginalBytes()));
         }
         // Outside the try: a failure downstream (chained operators) must fail the job, not make a dead letter.
         out.collect(parsedRecord);

@@ -68,6 +68,7 @@ class AnomalyJobDeadLetterTest {
         // Each bad record is timestamped just after the good event before it, so that none is late by accident.
         String ts = "%TS%";
         BAD.put(DeadLetterReason.UNPARSEABLE, "{\"host\": \"h\", not json");
+        BAD.put(DeadLetterReason.DUPLICATE_FIELD, "{\"host\":\"h\",\"ts\":" + ts + ",\"cpu\":1,\"mem\":2,\"mem\":3}");
         BAD.put(DeadLetterReason.OVERSIZED, "{\"host\":\"h\",\"ts\":" + ts + ",\"cpu\":1,\"mem\":2,\"pad\":\"" + "x".repeat(600) + "\"}");
         BAD.put(DeadLetterReason.MISSING_KEY, "{\"host\":\"\",\"ts\":" + ts + ",\"cpu\":1,\"mem\":2}");
         BAD.put(DeadLetterReason.MISSING_FIELD, "{\"host\":\"h\",\"ts\":" + ts + ",\"cpu\":1}");

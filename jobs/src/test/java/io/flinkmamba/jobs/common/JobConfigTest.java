@@ -185,4 +185,44 @@ class JobConfigTest {
         assertEquals("--set 'novalue' is not key=value",
                 assertThrows(ConfigException.class, () -> JobConfig.parseOverrides(List.of("novalue"))).getMessage());
     }
+
+    @Test
+    void aDurationWithoutAUnitIsRefusedWithASuggestion() {
+        assertEquals("setting 'checkpoints.interval' is '2' without a unit; write e.g. '2s' (units: ms, s, min, h, d)",
+                anomalyProblem("checkpoints.interval", "2"));
+        assertEquals("setting 'mamba.bundle.max-delay' is '50' without a unit; write e.g. '50s' (units: ms, s, min, h, d)",
+                anomalyProblem("mamba.bundle.max-delay", "50"));
+        assertEquals("setting 'checkpoints.interval' is 5 ms; Flink needs at least 10ms",
+                anomalyProblem("checkpoints.interval", "5ms"));
+    }
+
+    @Test
+    void aYamlKeyGivenTwiceIsRefusedWithBothLines() throws Exception {
+        Path file = tmp.resolve("twice.yaml");
+        Files.writeString(file, """
+                kafka:
+                  input-topic: metrics
+                  output-topic: scores
+                  input-topic: other
+                checkpoints.interval: 10s
+                """);
+        ConfigException twice = assertThrows(ConfigException.class, () -> JobConfig.readYaml(file));
+        assertEquals(List.of("config file " + file + ": setting 'kafka.input-topic' is given twice (lines 2 and 4)"),
+                twice.problems());
+
+        Path dotted = tmp.resolve("dotted.yaml");
+        Files.writeString(dotted, """
+                kafka:
+                  input-topic: metrics
+                kafka.input-topic: other
+                """);
+        assertEquals(List.of("setting 'kafka.input-topic' is given twice (nested and dotted)"),
+                assertThrows(ConfigException.class, () -> JobConfig.readYaml(dotted)).problems());
+    }
+
+    @Test
+    void theDeadLetterSizeLimitIsBounded() {
+        assertTrue(anomalyProblem("dead-letters.max-original-bytes", "1gb")
+                .startsWith("setting 'dead-letters.max-original-bytes' is 1 gb; it must be at most 256 mb"));
+    }
 }
