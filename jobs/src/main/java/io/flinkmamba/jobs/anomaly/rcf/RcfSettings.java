@@ -19,8 +19,8 @@ import java.io.Serializable;
  * @param timeDecay   the samplers' decay rate; NAB's timeDecay is a window of 100000 records, which the
  *                    library expresses as the rate 1 / 100000
  * @param outputAfter events before a forest scores (0 before); NAB's SQL function has no such setting,
- *                    the default is the library's own, sampleSize / 4, well inside NAB's probationary
- *                    period (15% of a series, at least 150 rows), whose scores NAB ignores
+ *                    the default is the library's own, sampleSize / 4, inside NAB's probationary period
+ *                    (the first 15% of a series, 168 rows of the shortest), whose scores NAB ignores
  * @param seed        base seed of every key's forest; the library's AnomalyScoreRunner default, 42
  * @param scoreScale  the anomaly score is raw / scoreScale capped at 1; NAB: log2(subSampleSize) = 8.0
  * @param threshold   flag from this anomaly score on; NAB's optimized standard-profile threshold for
