@@ -1,9 +1,13 @@
 package io.flinkmamba.jobs.anomaly;
 
+import io.flinkmamba.event.DefaultEventModel;
 import io.flinkmamba.event.EventModel;
 import io.flinkmamba.event.EventPrediction;
 import io.flinkmamba.event.InputTransform;
 
+import io.flinkmamba.jobs.anomaly.rcf.RcfDetector;
+import io.flinkmamba.jobs.anomaly.rcf.RcfScoringFunction;
+import io.flinkmamba.jobs.anomaly.rcf.RcfSettings;
 import io.flinkmamba.jobs.common.SourceEvent;
 import io.flinkmamba.operator.MambaOperatorBuilder;
 import io.flinkmamba.operator.MambaOptions;
@@ -20,6 +24,7 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The anomaly detector as a part of a job graph, the same for every source: the anomaly job's Kafka topic and
@@ -55,8 +60,11 @@ public final class AnomalyDetection {
      */
     public static Streams apply(DataStream<SourceEvent> events, ReadableConfig config, String uidPrefix)
             throws IOException {
+        if (config.get(DetectorOptions.DETECTOR) == DetectorOptions.Kind.RCF) {
+            return applyRandomCutForest(events, config, uidPrefix);
+        }
         DetectorSettings settings = DetectorSettings.from(config);
-        Path modelDir = Path.of(config.get(MambaOptions.MODEL_DIR));
+        Path modelDir = DefaultEventModel.resolve(config.get(MambaOptions.MODEL_DIR));
         EventModel model = EventModel.load(modelDir);
         int fields = model.schema().numericCount();
         boolean standardize = model.inputTransform() == InputTransform.RUNNING_STANDARDIZED;
@@ -91,6 +99,32 @@ public final class AnomalyDetection {
                         Types.STRING))
                 .uid(uidPrefix + "rejected-detector-events").name("rejected events");
         return new Streams(results, late, rejected);
+    }
+
+    /**
+     * The baseline: a Random Cut Forest per key over the raw numeric fields, in arrival order; its anomaly score
+     * flagged at {@code rcf.threshold}. Nothing is late or rejected.
+     */
+    private static Streams applyRandomCutForest(DataStream<SourceEvent> events, ReadableConfig config,
+                                                String uidPrefix) {
+        RcfSettings rcf = RcfSettings.from(config);
+        int fields = config.getOptional(AnomalyOptions.NUMERIC_FIELDS).map(List::size).orElse(0);
+        TypeInformation<SourceEvent> eventType = TypeInformation.of(SourceEvent.class);
+        DataStream<AnomalyResult> results = events.keyBy(e -> e.key)
+                .process(new RcfScoringFunction<SourceEvent>(new RcfDetector(rcf, fields), e -> e.numeric))
+                .returns(RcfScoringFunction.outputType(eventType))
+                .uid(uidPrefix + "rcf").name("random cut forest")
+                .map(scored -> {
+                    AnomalyResult r = new AnomalyResult();
+                    r.event = scored.f0;
+                    r.anomalyScore = scored.f1;
+                    r.anomaly = rcf.isAnomaly(scored.f1);
+                    r.eventsSeen = -1;
+                    return r;
+                }).returns(RESULT).uid(uidPrefix + "rcf-results").name("rcf results");
+        DataStream<SourceEvent> none = events.filter(e -> false).name("no late events");
+        return new Streams(results, none, none.map(e -> Tuple2.of(e, "")).returns(
+                Types.TUPLE(eventType, Types.STRING)));
     }
 
     /** The operator's output as a result; a standardized model's prediction back in raw units. */

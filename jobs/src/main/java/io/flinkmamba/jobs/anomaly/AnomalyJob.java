@@ -2,8 +2,11 @@ package io.flinkmamba.jobs.anomaly;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flinkmamba.event.DefaultEventModel;
 import io.flinkmamba.event.EventModel;
 import io.flinkmamba.event.EventSchema;
+import io.flinkmamba.jobs.anomaly.rcf.RcfOptions;
+import io.flinkmamba.jobs.anomaly.rcf.RcfSettings;
 import io.flinkmamba.jobs.common.ConfigException;
 import io.flinkmamba.jobs.common.EventMapping;
 import io.flinkmamba.jobs.common.JobConfig;
@@ -11,6 +14,7 @@ import io.flinkmamba.jobs.common.KafkaPipeline;
 import io.flinkmamba.jobs.common.OutputRecord;
 import io.flinkmamba.jobs.common.SourceEvent;
 import io.flinkmamba.jobs.common.SourceEvents;
+import io.flinkmamba.operator.MambaOptions;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.configuration.ConfigOption;
@@ -18,6 +22,7 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -40,36 +45,56 @@ public final class AnomalyJob {
     public static List<ConfigOption<?>> options() {
         List<ConfigOption<?>> options = new ArrayList<>(AnomalyOptions.all());
         options.addAll(DetectorOptions.all());
+        options.addAll(RcfOptions.all());
         return options;
     }
 
     /** Validates the settings, including the model folder against the mapping. */
     public static JobConfig configure(Map<String, String> settings) throws ConfigException {
-        return JobConfig.of(settings, options(), "flink-mamba-anomaly", (config, problems) -> {
+        Map<String, String> withModel = new java.util.HashMap<>(settings);
+        withModel.putIfAbsent(MambaOptions.MODEL_DIR.key(), DefaultEventModel.SETTING);
+        return JobConfig.of(withModel, options(), "flink-mamba-anomaly", (config, problems) -> {
             config.require(AnomalyOptions.NUMERIC_FIELDS, problems);
             DetectorSettings.from(config.configuration(), problems);
-            if (problems.isEmpty()) {
+            if (problems.isEmpty() && config.get(DetectorOptions.DETECTOR) == DetectorOptions.Kind.RCF) {
+                try {
+                    RcfSettings.from(config.configuration());
+                } catch (IllegalArgumentException e) {
+                    problems.add(e.getMessage());
+                }
+            } else if (problems.isEmpty()) {
                 checkModel(config, problems);
             }
         });
     }
+
     private static void checkModel(JobConfig config, List<String> problems) {
-        if (!EventModel.isEventModel(config.modelDir())) {
-            problems.add("setting 'mamba.model-dir': " + config.modelDir() + " is not an event model (no "
-                    + EventModel.FILE + "); train one with the train command");
-            return;
-        }
+        Path dir;
         EventSchema schema;
         try {
-            schema = EventModel.load(config.modelDir()).schema();
+            dir = config.modelDir();
+            if (!EventModel.isEventModel(dir)) {
+                problems.add("setting 'mamba.model-dir': " + dir + " is not an event model (no " + EventModel.FILE
+                        + "); train one with the train command, or leave the setting out for the default model");
+                return;
+            }
+            schema = EventModel.load(dir).schema();
         } catch (IOException e) {
             problems.add("setting 'mamba.model-dir': " + e.getMessage());
+            return;
+        }
+        if (DefaultEventModel.isDefault(config.get(MambaOptions.MODEL_DIR))) {
+            if (config.get(AnomalyOptions.NUMERIC_FIELDS).size() != 1
+                    || config.configuration().getOptional(AnomalyOptions.CATEGORICAL_FIELD).isPresent()) {
+                problems.add("setting 'mapping.numeric-fields': the default model scores one numeric field (and no "
+                        + "categorical field); name one, or train a model for several (train --from default)");
+            }
             return;
         }
         List<String> fields = config.get(AnomalyOptions.NUMERIC_FIELDS);
         if (!fields.equals(schema.numericFields())) {
             problems.add("setting 'mapping.numeric-fields': " + fields + " does not match the model's numeric fields "
-                    + schema.numericFields() + " (" + config.modelDir() + "; same names, same order)");
+                    + schema.numericFields() + " (" + dir + "; same names, same order)");
         }
         String categorical = config.configuration().getOptional(AnomalyOptions.CATEGORICAL_FIELD).orElse(null);
         if (!Objects.equals(categorical, schema.categoricalField())) {
@@ -85,7 +110,9 @@ public final class AnomalyJob {
      */
     public static void build(StreamExecutionEnvironment env, JobConfig config, UnaryOperator<DataStream<SourceEvent>> tap)
             throws IOException {
-        EventSchema schema = EventModel.load(config.modelDir()).schema();
+        EventSchema schema = config.get(DetectorOptions.DETECTOR) == DetectorOptions.Kind.RCF
+                ? new EventSchema(config.get(AnomalyOptions.NUMERIC_FIELDS), null, List.of())
+                : EventModel.load(config.modelDir()).schema();
         EventMapping mapping = EventMapping.from(config, schema.numericFields(), schema.categoricalField(), schema.categories());
         KafkaPipeline pipeline = new KafkaPipeline(env, config);
         DataStream<SourceEvent> events = tap.apply(pipeline.events(mapping));
@@ -127,6 +154,9 @@ public final class AnomalyJob {
             SourceEvents.putNumber(node, "score", result.score);
             SourceEvents.putNumber(node, "likelihood", result.likelihood);
             node.put("events_seen", result.eventsSeen);
+            if (result.predictionMean == null) { // the rcf detector predicts nothing
+                return new OutputRecord(event.key, node.toString(), event.timestamp);
+            }
             ObjectNode next = node.putObject("prediction");
             for (int i = 0; i < fields.size(); i++) {
                 ObjectNode field = next.putObject(fields.get(i));

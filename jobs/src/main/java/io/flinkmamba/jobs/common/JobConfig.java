@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.flinkmamba.event.DefaultEventModel;
 import io.flinkmamba.operator.MambaOperatorBuilder;
 import io.flinkmamba.operator.MambaOptions;
 import org.apache.flink.configuration.ConfigOption;
@@ -322,8 +323,13 @@ public final class JobConfig {
         return get(JobOptions.DELIVERY).equals("exactly-once");
     }
 
+    /** The model folder ({@code builtin:default}: the shipped default event model, extracted). */
     public Path modelDir() {
-        return Path.of(get(MambaOptions.MODEL_DIR));
+        try {
+            return DefaultEventModel.resolve(get(MambaOptions.MODEL_DIR));
+        } catch (IOException e) { // the jar's own resources: not a user error
+            throw new java.io.UncheckedIOException("cannot extract the default event model: " + e.getMessage(), e);
+        }
     }
 
     /** The pass-through Kafka client properties (without their prefix) and the bootstrap servers. */
