@@ -12,8 +12,10 @@ import io.flinkmamba.model.MambaConfig;
 import io.flinkmamba.model.MambaModel;
 import io.flinkmamba.model.ModelFingerprint;
 import io.flinkmamba.model.ModelLoader;
+import io.flinkmamba.operator.internal.OperatorMetrics;
 import io.flinkmamba.state.StateCodec;
 import io.flinkmamba.state.StateLayout;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
@@ -24,11 +26,6 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.base.ListSerializer;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.api.java.tuple.Tuple2;
-import org.apache.flink.metrics.Counter;
-import org.apache.flink.metrics.Gauge;
-import org.apache.flink.metrics.Histogram;
-import org.apache.flink.metrics.MetricGroup;
-import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.InternalTimer;
@@ -69,6 +66,7 @@ import java.util.Map;
  *
  * <p>Built and applied by {@link MambaOperatorBuilder}.
  */
+@Internal
 public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         implements OneInputStreamOperator<IN, OUT>, BoundedOneInput, Triggerable<K, VoidNamespace> {
 
@@ -127,19 +125,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     /** Set when a flush failed: its keys' live states are lost, so nothing may be stepped until a restart. */
     private transient Exception failure;
 
-    private transient Counter eventsIn;
-    private transient Counter eventsOut;
-    private transient Counter eventsRejected;
-    private transient Counter eventsLate;
-    private transient Counter resetsSession;
-    private transient Counter resetsTtl;
-    private transient Counter resetsModelMismatch;
-    private transient Counter stateBytesRead;
-    private transient Counter stateBytesWritten;
-    private transient Counter cacheHits;
-    private transient Counter cacheMisses;
-    private transient Histogram bundleSizes;
-    private transient Histogram engineMicros;
+    private transient OperatorMetrics metrics;
 
     /**
      * A buffered event, already encoded; {@code sessionTime} is its time on the session clock (its timestamp
@@ -260,7 +246,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             movingStates = new float[SLOT_MOVES * layout.floatsPerKey()];
             movingSlots = new int[SLOT_MOVES];
         }
-        registerMetrics(getMetricGroup());
+        metrics = new OperatorMetrics(getMetricGroup());
     }
 
     /** The configured engine; auto takes cuda where a device and the jar's kernels are present. */
@@ -301,32 +287,12 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         return Math.max(0, settings.cudaDevice());
     }
 
-    private void registerMetrics(MetricGroup group) {
-        eventsIn = group.counter("eventsIn");
-        eventsOut = group.counter("eventsOut");
-        eventsRejected = group.counter("eventsRejected");
-        eventsLate = group.counter("eventsLate");
-        resetsSession = group.counter("stateResetsSessionGap");
-        resetsTtl = group.counter("stateResetsTtl");
-        resetsModelMismatch = group.counter("stateResetsModelMismatch");
-        stateBytesRead = group.counter("stateBytesRead");
-        stateBytesWritten = group.counter("stateBytesWritten");
-        cacheHits = group.counter("cacheHits");
-        cacheMisses = group.counter("cacheMisses");
-        bundleSizes = group.histogram("bundleSize", new DescriptiveStatisticsHistogram(1000));
-        engineMicros = group.histogram("engineMicrosPerBundle", new DescriptiveStatisticsHistogram(1000));
-        group.gauge("cacheHitRatio", (Gauge<Double>) () -> {
-            long total = cacheHits.getCount() + cacheMisses.getCount();
-            return total == 0 ? 0.0 : (double) cacheHits.getCount() / total;
-        });
-    }
-
     @Override
     public void processElement(StreamRecord<IN> record) throws Exception {
         if (failure != null) {
             flush(); // throws
         }
-        eventsIn.inc();
+        metrics.eventIn();
         if (!settings.eventTimeOrdering()) {
             accept(record.getValue(), record.hasTimestamp() ? record.getTimestamp() : null);
             return;
@@ -334,7 +300,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         if (!record.hasTimestamp()) {
             reject(record.getValue(), null, "event-time ordering needs a timestamp on every event");
         } else if (record.getTimestamp() <= releaseTimers.currentWatermark()) {
-            eventsLate.inc();
+            metrics.eventLate();
             output.collect(lateTag, record);
         } else {
             long timestamp = record.getTimestamp();
@@ -392,7 +358,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     }
 
     private void reject(IN event, Long timestamp, String reason) {
-        eventsRejected.inc();
+        metrics.eventRejected();
         StreamRecord<Tuple2<IN, String>> rejected = new StreamRecord<>(Tuple2.of(event, reason));
         if (timestamp != null) {
             rejected.setTimestamp(timestamp);
@@ -519,7 +485,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         for (Pending<K, IN> p : pending) {
             byKey.computeIfAbsent(p.key(), k -> new ArrayList<>()).add(p);
         }
-        bundleSizes.update(pending.size());
+        metrics.bundle(pending.size());
         int events = pending.size();
         pending.clear();
         pendingBytes = 0;
@@ -579,7 +545,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                 emit(r, live[r], rows.get(r).getValue().get(t), sessionStart[r], scores[r], now);
             }
         }
-        engineMicros.update((System.nanoTime() - engineStart) / 1000);
+        metrics.engineTimeSince(engineStart);
         for (int r = 0; r < keys; r++) {
             if (slots == null) {
                 System.arraycopy(batch.states(), r * floats, live[r].state, 0, floats);
@@ -620,7 +586,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                         current = new float[floats];
                     }
                     seen = 0;
-                    resetsSession.inc();
+                    metrics.sessionGapReset();
                 }
                 sessionStart[row] = seen == 0;
                 firstOfKey[row] = first;
@@ -642,7 +608,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         if (scoreHidden != null) {
             scoreFromPreviousRows(events, sessionStart, firstOfKey, scores);
         }
-        engineMicros.update((System.nanoTime() - engineStart) / 1000);
+        metrics.engineTimeSince(engineStart);
         row = 0;
         for (int i = 0; i < keys.size(); i++) {
             LiveKey key = live[i];
@@ -713,7 +679,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                 java.util.Arrays.fill(batch.states(), row * layout.floatsPerKey(), (row + 1) * layout.floatsPerKey(),
                         0f);
             }
-            resetsSession.inc();
+            metrics.sessionGapReset();
         }
         sessionStart[row] = key.eventsSeen == 0;
         if (event.features() == null) {
@@ -785,22 +751,22 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                 new MambaOutput(hidden, logits, score, sessionStart, key.eventsSeen, event.timestamp(), prediction,
                         eventLikelihood));
         output.collect(new StreamRecord<>(result, event.timestamp()));
-        eventsOut.inc();
+        metrics.eventOut();
     }
 
     /** The key's live state: from the cache, else decoded from keyed state, else fresh. */
     private LiveKey load(K key, long now) throws Exception {
         LiveKey cached = cache.remove(key);
         if (cached != null) {
-            cacheHits.inc();
+            metrics.cacheHit();
             if (!settings.stateTtl().isZero() && now - cached.lastAccess > settings.stateTtl().toMillis()) {
                 cached.reset();
                 cached.likelihood = null;
-                resetsTtl.inc();
+                metrics.ttlReset();
             }
             return cached;
         }
-        cacheMisses.inc();
+        metrics.cacheMiss();
         setCurrentKey(key);
         StoredKeyState stored = keyState.value();
         LiveKey live = new LiveKey(deviceStates != null ? 0 : layout.floatsPerKey());
@@ -828,12 +794,12 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                 mismatchLogged = true;
                 LOG.warn("{}; resetting such keys (counted in stateResetsModelMismatch)", why);
             }
-            resetsModelMismatch.inc();
+            metrics.modelMismatchReset();
             live.dirty = true;
             return live;
         }
         StateCodec.fromId(stored.codecId()).decode(layout, ByteBuffer.wrap(stored.encodedState()), into, at);
-        stateBytesRead.inc(stored.encodedState().length);
+        metrics.stateRead(stored.encodedState().length);
         live.lastHidden = stored.lastHidden().length == 0 ? null : stored.lastHidden();
         live.likelihood = eventModel != null && stored.likelihood().length == likelihood.stateSize()
                 ? stored.likelihood() : null;
@@ -920,7 +886,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         keyState.update(new StoredKeyState(StateLayout.VERSION, fingerprint, settings.stateCodec().id(),
                 live.eventsSeen, live.lastEventTime, live.lastHidden == null ? new float[0] : live.lastHidden,
                 encoded, live.likelihood == null ? new double[0] : live.likelihood));
-        stateBytesWritten.inc(encoded.length);
+        metrics.stateWritten(encoded.length);
         live.dirty = false;
     }
 
