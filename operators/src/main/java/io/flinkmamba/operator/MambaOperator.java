@@ -12,6 +12,8 @@ import io.flinkmamba.model.MambaConfig;
 import io.flinkmamba.model.MambaModel;
 import io.flinkmamba.model.ModelFingerprint;
 import io.flinkmamba.model.ModelLoader;
+import io.flinkmamba.operator.internal.BufferedEvent;
+import io.flinkmamba.operator.internal.BundleBuffer;
 import io.flinkmamba.operator.internal.OperatorMetrics;
 import io.flinkmamba.state.StateCodec;
 import io.flinkmamba.state.StateLayout;
@@ -107,9 +109,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private transient MapState<Long, List<IN>> heldEvents;
     private transient InternalTimerService<VoidNamespace> releaseTimers;
 
-    private transient List<Pending<K, IN>> pending;
-    private transient long pendingBytes;
-    private transient boolean flushTimerSet;
+    private transient BundleBuffer<K, IN> buffer;
     private transient LinkedHashMap<K, LiveKey> cache;
     /** The CUDA engine when cached states live in its device slot pool (else null: they live on the heap). */
     private transient CudaEngine deviceStates;
@@ -126,13 +126,6 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private transient Exception failure;
 
     private transient OperatorMetrics metrics;
-
-    /**
-     * A buffered event, already encoded; {@code sessionTime} is its time on the session clock (its timestamp
-     * for event-time sessions, else its arrival).
-     */
-    private record Pending<K, IN>(K key, IN event, long timestamp, long sessionTime, int token, float[] features,
-                                  float[] numeric, int category) {}
 
     /**
      * A key's decoded state while it is being stepped or cached: on the heap ({@code state}), or in device
@@ -233,7 +226,8 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             releaseTimers = getInternalTimerService("mamba-release", VoidNamespaceSerializer.INSTANCE, this);
         }
 
-        pending = new ArrayList<>(capacity);
+        buffer = new BundleBuffer<>(capacity, settings.bundleBytes(), settings.maxBundleDelay(),
+                tokens ? Integer.BYTES : (long) Float.BYTES * config.dModel(), getProcessingTimeService(), this::flush);
         cache = new LinkedHashMap<>(16, 0.75f, true);
         if (engine instanceof CudaEngine cuda && cuda.residentSlots() > 0) {
             // A restored job starts with an empty pool: keys come back from keyed state as they arrive.
@@ -340,21 +334,10 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         long arrival = getProcessingTimeService().getCurrentProcessingTime();
         long timestamp = eventTime != null ? eventTime : arrival;
         boolean tokens = modelInput.takesTokens();
-        pending.add(new Pending<>((K) getCurrentKey(), event, timestamp,
+        buffer.add(new BufferedEvent<>((K) getCurrentKey(), event, timestamp,
                 settings.sessionGapEventTime() ? timestamp : arrival, tokens ? modelInput.token() : -1,
                 tokens ? null : modelInput.features().clone(),
                 eventModel == null ? null : eventFields.numeric().clone(), eventModel == null ? -1 : eventFields.category()));
-        pendingBytes += tokens ? Integer.BYTES : (long) Float.BYTES * config.dModel();
-        if (pending.size() >= settings.bundleSize() || pendingBytes >= settings.bundleBytes()) {
-            flush();
-        } else if (!flushTimerSet) {
-            flushTimerSet = true;
-            long now = getProcessingTimeService().getCurrentProcessingTime();
-            getProcessingTimeService().registerTimer(now + settings.maxBundleDelay().toMillis(), time -> {
-                flushTimerSet = false;
-                flush();
-            });
-        }
     }
 
     private void reject(IN event, Long timestamp, String reason) {
@@ -436,7 +419,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
 
     @Override
     public void finish() throws Exception {
-        if (pending != null) { // null when open() failed
+        if (buffer != null) { // null when open() failed
             flush();
             writeBackAll();
         }
@@ -462,7 +445,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             throw new IllegalStateException("the Mamba operator failed in an earlier bundle; waiting for the job to "
                     + "restart from its last checkpoint", failure);
         }
-        if (pending.isEmpty()) {
+        if (buffer.isEmpty()) {
             return;
         }
         try {
@@ -481,18 +464,12 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
      * copied in and out once.
      */
     private void stepBundle() throws Exception {
-        Map<K, List<Pending<K, IN>>> byKey = new LinkedHashMap<>();
-        for (Pending<K, IN> p : pending) {
-            byKey.computeIfAbsent(p.key(), k -> new ArrayList<>()).add(p);
-        }
-        metrics.bundle(pending.size());
-        int events = pending.size();
-        pending.clear();
-        pendingBytes = 0;
+        BundleBuffer.Bundle<K, IN> bundle = buffer.drain();
+        metrics.bundle(bundle.events());
         if (engine.stepsSequences()) {
-            stepSequences(new ArrayList<>(byKey.entrySet()), events);
+            stepSequences(bundle.keys(), bundle.events());
         } else {
-            stepByDepth(new ArrayList<>(byKey.entrySet()));
+            stepByDepth(bundle.keys());
         }
         evictDownTo(settings.cacheSize());
         writeBackIdle();
@@ -503,7 +480,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
      * The bundle in engine calls by depth: call t steps the t-th event of every key that has one, each key's
      * state in its batch row (or device slot) throughout.
      */
-    private void stepByDepth(List<Map.Entry<K, List<Pending<K, IN>>>> rows) throws Exception {
+    private void stepByDepth(List<Map.Entry<K, List<BufferedEvent<K, IN>>>> rows) throws Exception {
         rows.sort((a, b) -> Integer.compare(b.getValue().size(), a.getValue().size()));
         int keys = rows.size();
         LiveKey[] live = new LiveKey[keys];
@@ -559,7 +536,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
      * steps each key's cached state array in place (no copy in or out), and a session gap inside the bundle
      * moves the key's later events to a fresh, zero array.
      */
-    private void stepSequences(List<Map.Entry<K, List<Pending<K, IN>>>> keys, int events) throws Exception {
+    private void stepSequences(List<Map.Entry<K, List<BufferedEvent<K, IN>>>> keys, int events) throws Exception {
         long now = getProcessingTimeService().getCurrentProcessingTime();
         int floats = layout.floatsPerKey();
         int d = config.dModel();
@@ -575,7 +552,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             long lastTime = key.lastEventTime;
             long seen = key.eventsSeen;
             boolean first = true;
-            for (Pending<K, IN> event : keys.get(i).getValue()) {
+            for (BufferedEvent<K, IN> event : keys.get(i).getValue()) {
                 if (!settings.sessionGap().isZero() && lastTime != NO_TIME
                         && event.sessionTime() - lastTime > settings.sessionGap().toMillis()) {
                     // The key's earlier events in this bundle still step the old array: the new session
@@ -612,7 +589,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         row = 0;
         for (int i = 0; i < keys.size(); i++) {
             LiveKey key = live[i];
-            for (Pending<K, IN> event : keys.get(i).getValue()) {
+            for (BufferedEvent<K, IN> event : keys.get(i).getValue()) {
                 if (sessionStart[row]) {
                     key.eventsSeen = 0;
                 }
@@ -628,7 +605,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
      * Scores of the events that are their key's first in the bundle, from the prediction stored with the key
      * (computed before the engine call overwrites the batch's logits); NaN elsewhere for now.
      */
-    private double[] scoreSequences(LiveKey[] live, List<Map.Entry<K, List<Pending<K, IN>>>> keys, int events,
+    private double[] scoreSequences(LiveKey[] live, List<Map.Entry<K, List<BufferedEvent<K, IN>>>> keys, int events,
                                     boolean[] sessionStart) {
         double[] scores = new double[events];
         java.util.Arrays.fill(scores, Double.NaN);
@@ -670,7 +647,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     }
 
     /** Puts the event in batch row {@code row} (which holds the key's state), starting a new session if due. */
-    private void prepareRow(int row, LiveKey key, Pending<K, IN> event, boolean[] sessionStart) {
+    private void prepareRow(int row, LiveKey key, BufferedEvent<K, IN> event, boolean[] sessionStart) {
         boolean gap = !settings.sessionGap().isZero() && key.lastEventTime != NO_TIME
                 && event.sessionTime() - key.lastEventTime > settings.sessionGap().toMillis();
         if (gap) {
@@ -690,7 +667,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     }
 
     /** scores[r]: the event's negative log-likelihood under the key's previous prediction (token models). */
-    private void score(int rows, LiveKey[] live, List<Map.Entry<K, List<Pending<K, IN>>>> events, int t,
+    private void score(int rows, LiveKey[] live, List<Map.Entry<K, List<BufferedEvent<K, IN>>>> events, int t,
                        double[] scores) {
         java.util.Arrays.fill(scores, 0, rows, Double.NaN);
         if (scoreHidden == null) {
@@ -716,7 +693,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         }
     }
     /** Records row {@code row}'s step in the key (its state stays in the row) and emits the event's result. */
-    private void emit(int row, LiveKey key, Pending<K, IN> event, boolean sessionStart, double score, long now)
+    private void emit(int row, LiveKey key, BufferedEvent<K, IN> event, boolean sessionStart, double score, long now)
             throws Exception {
         int d = config.dModel();
         float[] hidden = java.util.Arrays.copyOfRange(batch.hidden(), row * d, (row + 1) * d);
