@@ -14,24 +14,20 @@ import io.flinkmamba.model.ModelFingerprint;
 import io.flinkmamba.model.ModelLoader;
 import io.flinkmamba.operator.internal.BufferedEvent;
 import io.flinkmamba.operator.internal.BundleBuffer;
+import io.flinkmamba.operator.internal.EventTimeHold;
 import io.flinkmamba.operator.internal.OperatorMetrics;
 import io.flinkmamba.state.StateCodec;
 import io.flinkmamba.state.StateLayout;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
-import org.apache.flink.api.common.state.MapState;
-import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeutils.base.ListSerializer;
-import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.InternalTimer;
-import org.apache.flink.streaming.api.operators.InternalTimerService;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.operators.Triggerable;
 import org.apache.flink.streaming.api.watermark.Watermark;
@@ -106,8 +102,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private transient byte[] reusedEncoding;
     /** The state codec's bytes per key, fixed by the layout. */
     private transient int encodedStateBytes;
-    private transient MapState<Long, List<IN>> heldEvents;
-    private transient InternalTimerService<VoidNamespace> releaseTimers;
+    private transient EventTimeHold<IN> hold;
 
     private transient BundleBuffer<K, IN> buffer;
     private transient LinkedHashMap<K, LiveKey> cache;
@@ -221,9 +216,9 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         encodedStateBytes = settings.stateCodec().encodedSize(layout);
         reusedEncoding = getKeyedStateBackend().isSafeToReuseKVState() ? new byte[encodedStateBytes] : null;
         if (settings.eventTimeOrdering()) {
-            heldEvents = getPartitionedState(new MapStateDescriptor<>("mamba-held-events", LongSerializer.INSTANCE,
-                    new ListSerializer<>(inputType.createSerializer(getExecutionConfig().getSerializerConfig()))));
-            releaseTimers = getInternalTimerService("mamba-release", VoidNamespaceSerializer.INSTANCE, this);
+            hold = new EventTimeHold<>(getPartitionedState(EventTimeHold.descriptor(
+                    inputType.createSerializer(getExecutionConfig().getSerializerConfig()))),
+                    getInternalTimerService("mamba-release", VoidNamespaceSerializer.INSTANCE, this));
         }
 
         buffer = new BundleBuffer<>(capacity, settings.bundleBytes(), settings.maxBundleDelay(),
@@ -291,31 +286,20 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             accept(record.getValue(), record.hasTimestamp() ? record.getTimestamp() : null);
             return;
         }
-        if (!record.hasTimestamp()) {
-            reject(record.getValue(), null, "event-time ordering needs a timestamp on every event");
-        } else if (record.getTimestamp() <= releaseTimers.currentWatermark()) {
-            metrics.eventLate();
-            output.collect(lateTag, record);
-        } else {
-            long timestamp = record.getTimestamp();
-            List<IN> atTime = heldEvents.get(timestamp);
-            if (atTime == null) {
-                atTime = new ArrayList<>(1);
-                releaseTimers.registerEventTimeTimer(VoidNamespace.INSTANCE, timestamp);
+        switch (hold.offer(record)) {
+            case HELD -> { }
+            case LATE -> {
+                metrics.eventLate();
+                output.collect(lateTag, record);
             }
-            atTime.add(record.getValue());
-            heldEvents.put(timestamp, atTime);
+            case NO_TIMESTAMP -> reject(record.getValue(), null, "event-time ordering needs a timestamp on every event");
         }
     }
 
     /** The watermark passed a key's held events: they join the bundle in timestamp (then arrival) order. */
     @Override
     public void onEventTime(InternalTimer<K, VoidNamespace> timer) throws Exception {
-        List<IN> events = heldEvents.get(timer.getTimestamp());
-        heldEvents.remove(timer.getTimestamp());
-        for (IN event : events) {
-            accept(event, timer.getTimestamp());
-        }
+        hold.release(timer.getTimestamp(), this::accept);
     }
 
     @Override
