@@ -15,14 +15,13 @@ import io.flinkmamba.model.ModelLoader;
 import io.flinkmamba.operator.internal.BufferedEvent;
 import io.flinkmamba.operator.internal.BundleBuffer;
 import io.flinkmamba.operator.internal.EventTimeHold;
+import io.flinkmamba.operator.internal.KeyStateStore;
+import io.flinkmamba.operator.internal.LiveKey;
 import io.flinkmamba.operator.internal.OperatorMetrics;
 import io.flinkmamba.state.StateCodec;
 import io.flinkmamba.state.StateLayout;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
-import org.apache.flink.api.common.state.StateTtlConfig;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
@@ -36,11 +35,7 @@ import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -68,12 +63,6 @@ import java.util.Map;
 public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         implements OneInputStreamOperator<IN, OUT>, BoundedOneInput, Triggerable<K, VoidNamespace> {
 
-    private static final long NO_TIME = Long.MIN_VALUE;
-    /** Device-resident states move to and from the host in groups of this many keys. */
-    private static final int SLOT_MOVES = 64;
-    /** Cached keys not stepped for this many bundles are written back (and stay cached). */
-    private static final int IDLE_BUNDLES = 4;
-
     private final MambaOperatorSettings settings;
     private final InputEncoder<IN> encoder;
     private final EventExtractor<IN> extractor;
@@ -93,68 +82,14 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private transient ModelInput modelInput;
     private transient EventModel eventModel;
     private transient EventFields eventFields;
-    private transient ValueState<StoredKeyState> keyState;
-    /**
-     * The array every write-back encodes into where the backend serializes a value as it is written
-     * (RocksDB): no state-sized allocation per written key (155 KB for the benchmark's medium model). Null
-     * where the backend keeps the object itself (heap): there each write gets its own array.
-     */
-    private transient byte[] reusedEncoding;
-    /** The state codec's bytes per key, fixed by the layout. */
-    private transient int encodedStateBytes;
     private transient EventTimeHold<IN> hold;
 
     private transient BundleBuffer<K, IN> buffer;
-    private transient LinkedHashMap<K, LiveKey> cache;
-    /** The CUDA engine when cached states live in its device slot pool (else null: they live on the heap). */
-    private transient CudaEngine deviceStates;
-    private transient int[] freeSlots;
-    private transient int freeSlotCount;
-    /** Host rows of states on their way to or from device slots {@code movingSlots}. */
-    private transient float[] movingStates;
-    private transient int[] movingSlots;
-    private transient int moving;
-    private transient boolean mismatchLogged;
-    /** Bundles stepped so far. */
-    private transient long bundles;
+    private transient KeyStateStore<K> store;
     /** Set when a flush failed: its keys' live states are lost, so nothing may be stepped until a restart. */
     private transient Exception failure;
 
     private transient OperatorMetrics metrics;
-
-    /**
-     * A key's decoded state while it is being stepped or cached: on the heap ({@code state}), or in device
-     * slot {@code slot} when states are resident on the GPU (then {@code state} is empty).
-     */
-    private static final class LiveKey {
-        /** Stepped in place by engines that step sequences; replaced when a session restarts mid-bundle. */
-        float[] state;
-        int slot = -1;
-        /** Reset since its slot was last written: the slot must be zeroed before the next step. */
-        boolean slotStale;
-        float[] lastHidden;
-        /** The anomaly likelihood state (event models), kept across session resets. */
-        double[] likelihood;
-        long eventsSeen;
-        long lastEventTime = NO_TIME;
-        long lastAccess;
-        /** The number of the last bundle that stepped the key. */
-        long lastBundle;
-        boolean dirty;
-
-        LiveKey(int floats) {
-            this.state = new float[floats];
-        }
-
-        void reset() {
-            java.util.Arrays.fill(state, 0f);
-            slotStale = slot >= 0;
-            lastHidden = null;
-            eventsSeen = 0;
-            lastEventTime = NO_TIME;
-            dirty = true;
-        }
-    }
 
     MambaOperator(MambaOperatorSettings settings, InputEncoder<IN> encoder, EventExtractor<IN> extractor,
                   AnomalyLikelihood likelihood, OutputMapper<IN, OUT> mapper, TypeInformation<IN> inputType) {
@@ -203,18 +138,10 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         scoreLogits = tokens ? new float[capacity * config.vocabSize()] : null;
         modelInput = new ModelInput(tokens, config.dModel());
 
-        ValueStateDescriptor<StoredKeyState> descriptor =
-                new ValueStateDescriptor<>("mamba-state", StoredKeyStateSerializer.INSTANCE);
-        if (!settings.stateTtl().isZero()) {
-            descriptor.enableTimeToLive(StateTtlConfig.newBuilder(settings.stateTtl())
-                    .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
-                    .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
-                    .cleanupInRocksdbCompactFilter(1000)
-                    .build());
-        }
-        keyState = getPartitionedState(descriptor);
-        encodedStateBytes = settings.stateCodec().encodedSize(layout);
-        reusedEncoding = getKeyedStateBackend().isSafeToReuseKVState() ? new byte[encodedStateBytes] : null;
+        metrics = new OperatorMetrics(getMetricGroup());
+        store = new KeyStateStore<>(getPartitionedState(KeyStateStore.descriptor(settings.stateTtl())), this, engine,
+                capacity, settings, fingerprint, eventModel != null ? likelihood.stateSize() : -1,
+                getKeyedStateBackend().isSafeToReuseKVState(), metrics);
         if (settings.eventTimeOrdering()) {
             hold = new EventTimeHold<>(getPartitionedState(EventTimeHold.descriptor(
                     inputType.createSerializer(getExecutionConfig().getSerializerConfig()))),
@@ -223,19 +150,6 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
 
         buffer = new BundleBuffer<>(capacity, settings.bundleBytes(), settings.maxBundleDelay(),
                 tokens ? Integer.BYTES : (long) Float.BYTES * config.dModel(), getProcessingTimeService(), this::flush);
-        cache = new LinkedHashMap<>(16, 0.75f, true);
-        if (engine instanceof CudaEngine cuda && cuda.residentSlots() > 0) {
-            // A restored job starts with an empty pool: keys come back from keyed state as they arrive.
-            deviceStates = cuda;
-            freeSlotCount = cuda.residentSlots();
-            freeSlots = new int[freeSlotCount];
-            for (int i = 0; i < freeSlotCount; i++) {
-                freeSlots[i] = freeSlotCount - 1 - i;
-            }
-            movingStates = new float[SLOT_MOVES * layout.floatsPerKey()];
-            movingSlots = new int[SLOT_MOVES];
-        }
-        metrics = new OperatorMetrics(getMetricGroup());
     }
 
     /** The configured engine; auto takes cuda where a device and the jar's kernels are present. */
@@ -392,20 +306,20 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
         super.prepareSnapshotPreBarrier(checkpointId);
         flush();
-        writeBackAll();
+        store.writeBackAll();
     }
 
     @Override
     public void endInput() throws Exception {
         flush();
-        writeBackAll();
+        store.writeBackAll();
     }
 
     @Override
     public void finish() throws Exception {
         if (buffer != null) { // null when open() failed
             flush();
-            writeBackAll();
+            store.writeBackAll();
         }
         super.finish();
     }
@@ -455,9 +369,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         } else {
             stepByDepth(bundle.keys());
         }
-        evictDownTo(settings.cacheSize());
-        writeBackIdle();
-        bundles++;
+        store.endBundle();
     }
 
     /**
@@ -469,17 +381,10 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         int keys = rows.size();
         LiveKey[] live = new LiveKey[keys];
         long now = getProcessingTimeService().getCurrentProcessingTime();
-        int floats = layout.floatsPerKey();
-        int[] slots = deviceStates != null ? new int[keys] : null;
         for (int r = 0; r < keys; r++) {
-            live[r] = load(rows.get(r).getKey(), now);
-            if (slots != null) {
-                slots[r] = live[r].slot;
-            } else {
-                System.arraycopy(live[r].state, 0, batch.states(), r * floats, floats);
-            }
+            live[r] = store.load(rows.get(r).getKey(), now);
         }
-        writeMovingSlots();
+        store.slots().stage(live, keys, batch);
         long engineStart = System.nanoTime();
         boolean[] sessionStart = new boolean[keys];
         double[] scores = new double[keys];
@@ -496,22 +401,15 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             }
             batch.size(active);
             score(active, live, rows, t, scores);
-            if (slots != null) {
-                zeroStaleSlots(live, active);
-                deviceStates.stepResident(batch, slots);
-            } else {
-                engine.step(batch);
-            }
+            store.slots().step(batch, live);
             for (int r = 0; r < active; r++) {
                 emit(r, live[r], rows.get(r).getValue().get(t), sessionStart[r], scores[r], now);
             }
         }
         metrics.engineTimeSince(engineStart);
+        store.slots().unstage(live, keys, batch);
         for (int r = 0; r < keys; r++) {
-            if (slots == null) {
-                System.arraycopy(batch.states(), r * floats, live[r].state, 0, floats);
-            }
-            cache.put(rows.get(r).getKey(), live[r]);
+            store.put(rows.get(r).getKey(), live[r]);
         }
     }
 
@@ -530,14 +428,14 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         boolean[] firstOfKey = new boolean[events];
         int row = 0;
         for (int i = 0; i < keys.size(); i++) {
-            LiveKey key = load(keys.get(i).getKey(), now);
+            LiveKey key = store.load(keys.get(i).getKey(), now);
             live[i] = key;
             float[] current = key.state;
             long lastTime = key.lastEventTime;
             long seen = key.eventsSeen;
             boolean first = true;
             for (BufferedEvent<K, IN> event : keys.get(i).getValue()) {
-                if (!settings.sessionGap().isZero() && lastTime != NO_TIME
+                if (!settings.sessionGap().isZero() && lastTime != LiveKey.NO_TIME
                         && event.sessionTime() - lastTime > settings.sessionGap().toMillis()) {
                     // The key's earlier events in this bundle still step the old array: the new session
                     // takes a fresh one.
@@ -581,7 +479,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                 row++;
             }
             key.state = stateOfRow[row - 1];
-            cache.put(keys.get(i).getKey(), key);
+            store.put(keys.get(i).getKey(), key);
         }
     }
 
@@ -632,14 +530,11 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
 
     /** Puts the event in batch row {@code row} (which holds the key's state), starting a new session if due. */
     private void prepareRow(int row, LiveKey key, BufferedEvent<K, IN> event, boolean[] sessionStart) {
-        boolean gap = !settings.sessionGap().isZero() && key.lastEventTime != NO_TIME
+        boolean gap = !settings.sessionGap().isZero() && key.lastEventTime != LiveKey.NO_TIME
                 && event.sessionTime() - key.lastEventTime > settings.sessionGap().toMillis();
         if (gap) {
             key.reset();
-            if (deviceStates == null) {
-                java.util.Arrays.fill(batch.states(), row * layout.floatsPerKey(), (row + 1) * layout.floatsPerKey(),
-                        0f);
-            }
+            store.slots().resetRow(batch, row);
             metrics.sessionGapReset();
         }
         sessionStart[row] = key.eventsSeen == 0;
@@ -706,178 +601,12 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         key.eventsSeen++;
         key.lastEventTime = event.sessionTime();
         key.lastAccess = now;
-        key.lastBundle = bundles;
+        key.lastBundle = store.bundle();
         key.dirty = true;
         OUT result = mapper.map(event.event(),
                 new MambaOutput(hidden, logits, score, sessionStart, key.eventsSeen, event.timestamp(), prediction,
                         eventLikelihood));
         output.collect(new StreamRecord<>(result, event.timestamp()));
         metrics.eventOut();
-    }
-
-    /** The key's live state: from the cache, else decoded from keyed state, else fresh. */
-    private LiveKey load(K key, long now) throws Exception {
-        LiveKey cached = cache.remove(key);
-        if (cached != null) {
-            metrics.cacheHit();
-            if (!settings.stateTtl().isZero() && now - cached.lastAccess > settings.stateTtl().toMillis()) {
-                cached.reset();
-                cached.likelihood = null;
-                metrics.ttlReset();
-            }
-            return cached;
-        }
-        metrics.cacheMiss();
-        setCurrentKey(key);
-        StoredKeyState stored = keyState.value();
-        LiveKey live = new LiveKey(deviceStates != null ? 0 : layout.floatsPerKey());
-        live.lastAccess = now;
-        float[] into = live.state;
-        int at = 0;
-        if (deviceStates != null) {
-            // The key takes a free slot; its state (zeros unless decoded below) goes up with the next move.
-            live.slot = freeSlots[--freeSlotCount];
-            into = movingStates;
-            at = queueSlotMove(live.slot);
-        }
-        if (stored == null) {
-            return live;
-        }
-        if (stored.fingerprint() != fingerprint || stored.layoutVersion() != StateLayout.VERSION) {
-            String why = "key " + key + " has a state written by model " + Long.toHexString(stored.fingerprint())
-                    + " (state layout v" + stored.layoutVersion() + "), this operator runs model "
-                    + Long.toHexString(fingerprint) + " (v" + StateLayout.VERSION + ")";
-            if (settings.onModelMismatch() == ModelMismatchPolicy.FAIL) {
-                throw new IllegalStateException(why + "; set mamba.state.on-model-mismatch=RESET to start such "
-                        + "keys afresh");
-            }
-            if (!mismatchLogged) {
-                mismatchLogged = true;
-                LOG.warn("{}; resetting such keys (counted in stateResetsModelMismatch)", why);
-            }
-            metrics.modelMismatchReset();
-            live.dirty = true;
-            return live;
-        }
-        StateCodec.fromId(stored.codecId()).decode(layout, ByteBuffer.wrap(stored.encodedState()), into, at);
-        metrics.stateRead(stored.encodedState().length);
-        live.lastHidden = stored.lastHidden().length == 0 ? null : stored.lastHidden();
-        live.likelihood = eventModel != null && stored.likelihood().length == likelihood.stateSize()
-                ? stored.likelihood() : null;
-        live.eventsSeen = stored.eventsSeen();
-        live.lastEventTime = stored.lastEventTime();
-        return live;
-    }
-
-    private void evictDownTo(int size) throws Exception {
-        Iterator<Map.Entry<K, LiveKey>> it = cache.entrySet().iterator();
-        List<Map.Entry<K, LiveKey>> evicted = new ArrayList<>();
-        while (cache.size() - evicted.size() > size && it.hasNext()) {
-            evicted.add(it.next());
-        }
-        writeBack(evicted);
-        for (Map.Entry<K, LiveKey> e : evicted) {
-            if (e.getValue().slot >= 0) {
-                freeSlots[freeSlotCount++] = e.getValue().slot;
-            }
-            cache.remove(e.getKey());
-        }
-    }
-
-    /**
-     * Writes back the changed cached keys that the last {@value #IDLE_BUNDLES} bundles did not step, keeping
-     * them cached. Spreads the write-back over the stream: RocksDB flushes its memtables in the background
-     * while the next bundles step, where writing every cached key at a checkpoint or at the end of input
-     * stalls on full memtables (measured: 120 puts of 7135 waited 3.2 s). A key stepped again later is
-     * written again, so a short idle time writes more (simulated on the benchmark's Zipf(1.1) keys:
-     * 1.55x the writes after 1 idle bundle, 1.26x after 4).
-     */
-    private void writeBackIdle() throws Exception {
-        List<Map.Entry<K, LiveKey>> idle = new ArrayList<>();
-        for (Map.Entry<K, LiveKey> e : cache.entrySet()) { // least recently stepped first
-            if (e.getValue().lastBundle > bundles - IDLE_BUNDLES) {
-                break;
-            }
-            if (e.getValue().dirty) {
-                idle.add(e);
-            }
-        }
-        writeBack(idle);
-    }
-
-    /** Writes every changed cached key to keyed state, keeping it cached. */
-    private void writeBackAll() throws Exception {
-        writeBack(new ArrayList<>(cache.entrySet()));
-    }
-
-    /** Writes the changed keys among {@code keys} to keyed state; device-resident states come back in groups. */
-    private void writeBack(List<Map.Entry<K, LiveKey>> keys) throws Exception {
-        if (deviceStates == null) {
-            for (Map.Entry<K, LiveKey> e : keys) {
-                writeBack(e.getKey(), e.getValue(), e.getValue().state, 0);
-            }
-            return;
-        }
-        List<Map.Entry<K, LiveKey>> dirty = keys.stream().filter(e -> e.getValue().dirty).toList();
-        int floats = layout.floatsPerKey();
-        for (int start = 0; start < dirty.size(); start += SLOT_MOVES) {
-            int n = Math.min(SLOT_MOVES, dirty.size() - start);
-            for (int i = 0; i < n; i++) {
-                movingSlots[i] = dirty.get(start + i).getValue().slot;
-            }
-            deviceStates.readSlots(movingSlots, n, movingStates);
-            for (int i = 0; i < n; i++) {
-                LiveKey live = dirty.get(start + i).getValue();
-                if (live.slotStale) { // reset and not stepped since: its state is zeros, not the slot's
-                    java.util.Arrays.fill(movingStates, i * floats, (i + 1) * floats, 0f);
-                }
-                writeBack(dirty.get(start + i).getKey(), live, movingStates, i * floats);
-            }
-        }
-    }
-
-    private void writeBack(K key, LiveKey live, float[] state, int offset) throws Exception {
-        if (!live.dirty) {
-            return;
-        }
-        // Encoded straight into the array that keyed state takes: every codec's size is fixed by the layout.
-        byte[] encoded = reusedEncoding != null ? reusedEncoding : new byte[encodedStateBytes];
-        settings.stateCodec().encode(layout, state, offset, ByteBuffer.wrap(encoded));
-        setCurrentKey(key);
-        keyState.update(new StoredKeyState(StateLayout.VERSION, fingerprint, settings.stateCodec().id(),
-                live.eventsSeen, live.lastEventTime, live.lastHidden == null ? new float[0] : live.lastHidden,
-                encoded, live.likelihood == null ? new double[0] : live.likelihood));
-        metrics.stateWritten(encoded.length);
-        live.dirty = false;
-    }
-
-    /** Queues a zero state row for device slot {@code slot}, moving the queue up when full; returns its offset. */
-    private int queueSlotMove(int slot) {
-        if (moving == SLOT_MOVES) {
-            writeMovingSlots();
-        }
-        int floats = layout.floatsPerKey();
-        java.util.Arrays.fill(movingStates, moving * floats, (moving + 1) * floats, 0f);
-        movingSlots[moving] = slot;
-        return moving++ * floats;
-    }
-
-    /** Writes the queued state rows into their device slots. */
-    private void writeMovingSlots() {
-        if (deviceStates != null && moving > 0) {
-            deviceStates.writeSlots(movingSlots, moving, movingStates);
-            moving = 0;
-        }
-    }
-
-    /** Zeroes the slots of the first {@code rows} keys that were reset (session gap, expiry) since stepping. */
-    private void zeroStaleSlots(LiveKey[] live, int rows) {
-        for (int r = 0; r < rows; r++) {
-            if (live[r].slotStale) {
-                queueSlotMove(live[r].slot);
-                live[r].slotStale = false;
-            }
-        }
-        writeMovingSlots();
     }
 }
