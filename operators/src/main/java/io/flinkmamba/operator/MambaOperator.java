@@ -18,6 +18,7 @@ import io.flinkmamba.operator.internal.EventTimeHold;
 import io.flinkmamba.operator.internal.KeyStateStore;
 import io.flinkmamba.operator.internal.LiveKey;
 import io.flinkmamba.operator.internal.OperatorMetrics;
+import io.flinkmamba.operator.internal.Scorer;
 import io.flinkmamba.state.StateCodec;
 import io.flinkmamba.state.StateLayout;
 import org.apache.flink.annotation.Internal;
@@ -77,8 +78,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private transient long fingerprint;
     private transient MambaEngine engine;
     private transient StepBatch batch;
-    private transient float[] scoreHidden;
-    private transient float[] scoreLogits;
+    private transient Scorer scorer;
     private transient ModelInput modelInput;
     private transient EventModel eventModel;
     private transient EventFields eventFields;
@@ -134,8 +134,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         boolean tokens = config.hasLmHead();
         int capacity = settings.bundleSize();
         batch = engine.newBatch(capacity, tokens ? StepBatch.Input.TOKENS : StepBatch.Input.FEATURES, tokens);
-        scoreHidden = tokens ? new float[capacity * config.dModel()] : null;
-        scoreLogits = tokens ? new float[capacity * config.vocabSize()] : null;
+        scorer = new Scorer(engine, batch, eventModel, likelihood);
         modelInput = new ModelInput(tokens, config.dModel());
 
         metrics = new OperatorMetrics(getMetricGroup());
@@ -400,7 +399,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                 prepareRow(r, live[r], rows.get(r).getValue().get(t), sessionStart);
             }
             batch.size(active);
-            score(active, live, rows, t, scores);
+            scorer.scoreRows(live, active, scores);
             store.slots().step(batch, live);
             for (int r = 0; r < active; r++) {
                 emit(r, live[r], rows.get(r).getValue().get(t), sessionStart[r], scores[r], now);
@@ -462,11 +461,10 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         }
         long engineStart = System.nanoTime();
         batch.size(events);
-        double[] scores = scoreSequences(live, keys, events, sessionStart);
+        double[] scores = new double[events];
+        scorer.scoreFirstRows(live, events, firstOfKey, sessionStart, scores);
         engine.stepSequences(batch, stateOfRow);
-        if (scoreHidden != null) {
-            scoreFromPreviousRows(events, sessionStart, firstOfKey, scores);
-        }
+        scorer.scoreFromPreviousRows(events, firstOfKey, sessionStart, scores);
         metrics.engineTimeSince(engineStart);
         row = 0;
         for (int i = 0; i < keys.size(); i++) {
@@ -481,51 +479,6 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             key.state = stateOfRow[row - 1];
             store.put(keys.get(i).getKey(), key);
         }
-    }
-
-    /**
-     * Scores of the events that are their key's first in the bundle, from the prediction stored with the key
-     * (computed before the engine call overwrites the batch's logits); NaN elsewhere for now.
-     */
-    private double[] scoreSequences(LiveKey[] live, List<Map.Entry<K, List<BufferedEvent<K, IN>>>> keys, int events,
-                                    boolean[] sessionStart) {
-        double[] scores = new double[events];
-        java.util.Arrays.fill(scores, Double.NaN);
-        if (scoreHidden == null) {
-            return scores;
-        }
-        int d = config.dModel();
-        int scored = 0;
-        int[] scoredRow = new int[keys.size()];
-        int row = 0;
-        for (int i = 0; i < keys.size(); i++) {
-            if (!sessionStart[row] && live[i].lastHidden != null) {
-                System.arraycopy(live[i].lastHidden, 0, scoreHidden, scored * d, d);
-                scoredRow[scored++] = row;
-            }
-            row += keys.get(i).getValue().size();
-        }
-        if (scored > 0) {
-            engine.logits(scoreHidden, scored, scoreLogits);
-            for (int s = 0; s < scored; s++) {
-                scores[scoredRow[s]] = negativeLogLikelihood(scoreLogits, s, batch.tokens()[scoredRow[s]]);
-            }
-        }
-        return scores;
-    }
-
-    /** Scores of the later events of each key: the logits the engine produced for the key's previous row. */
-    private void scoreFromPreviousRows(int events, boolean[] sessionStart, boolean[] firstOfKey, double[] scores) {
-        for (int r = 0; r < events; r++) {
-            if (!firstOfKey[r] && !sessionStart[r]) {
-                scores[r] = negativeLogLikelihood(batch.logits(), r - 1, batch.tokens()[r]);
-            }
-        }
-    }
-
-    /** -log softmax(logits row {@code row})[token], in nats. */
-    private double negativeLogLikelihood(float[] logits, int row, int token) {
-        return MambaEngine.negativeLogLikelihood(logits, row, config.vocabSize(), token);
     }
 
     /** Puts the event in batch row {@code row} (which holds the key's state), starting a new session if due. */
@@ -545,32 +498,6 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         }
     }
 
-    /** scores[r]: the event's negative log-likelihood under the key's previous prediction (token models). */
-    private void score(int rows, LiveKey[] live, List<Map.Entry<K, List<BufferedEvent<K, IN>>>> events, int t,
-                       double[] scores) {
-        java.util.Arrays.fill(scores, 0, rows, Double.NaN);
-        if (scoreHidden == null) {
-            return;
-        }
-        int d = config.dModel();
-        int scored = 0;
-        int[] scoredRow = new int[rows];
-        for (int r = 0; r < rows; r++) {
-            float[] previous = live[r].lastHidden;
-            if (previous != null) {
-                System.arraycopy(previous, 0, scoreHidden, scored * d, d);
-                scoredRow[scored++] = r;
-            }
-        }
-        if (scored == 0) {
-            return;
-        }
-        engine.logits(scoreHidden, scored, scoreLogits);
-        for (int s = 0; s < scored; s++) {
-            int r = scoredRow[s];
-            scores[r] = negativeLogLikelihood(scoreLogits, s, events.get(r).getValue().get(t).token());
-        }
-    }
     /** Records row {@code row}'s step in the key (its state stays in the row) and emits the event's result. */
     private void emit(int row, LiveKey key, BufferedEvent<K, IN> event, boolean sessionStart, double score, long now)
             throws Exception {
@@ -580,22 +507,12 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                 (row + 1) * config.vocabSize()) : null;
         EventPrediction prediction = null;
         double eventLikelihood = Double.NaN;
-        if (eventModel != null) {
-            // key.lastHidden is still the previous event's hidden here (NaN score at a session's start).
-            double improbability = Double.NaN;
-            if (!sessionStart && key.lastHidden != null) {
-                eventFields.clear();
-                System.arraycopy(event.numeric(), 0, eventFields.numeric(), 0, event.numeric().length);
-                eventFields.category(event.category());
-                EventModel.Assessment assessment = eventModel.assess(key.lastHidden, eventFields);
-                score = assessment.score();
-                improbability = assessment.improbability();
-            }
-            if (key.likelihood == null) {
-                key.likelihood = new double[likelihood.stateSize()];
-            }
-            eventLikelihood = likelihood.update(key.likelihood, score, improbability);
-            prediction = eventModel.predict(hidden);
+        if (scorer.assessesEvents()) {
+            // key.lastHidden is still the previous event's hidden here.
+            Scorer.EventAssessment assessment = scorer.assess(key, event, sessionStart, score, hidden);
+            score = assessment.score();
+            eventLikelihood = assessment.likelihood();
+            prediction = assessment.prediction();
         }
         key.lastHidden = hidden;
         key.eventsSeen++;
