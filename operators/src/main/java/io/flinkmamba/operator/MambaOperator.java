@@ -7,16 +7,15 @@ import io.flinkmamba.engine.cuda.CudaEngine;
 import io.flinkmamba.event.AnomalyLikelihood;
 import io.flinkmamba.event.EventFields;
 import io.flinkmamba.event.EventModel;
-import io.flinkmamba.event.EventPrediction;
 import io.flinkmamba.model.MambaConfig;
 import io.flinkmamba.model.MambaModel;
 import io.flinkmamba.model.ModelFingerprint;
 import io.flinkmamba.model.ModelLoader;
 import io.flinkmamba.operator.internal.BufferedEvent;
+import io.flinkmamba.operator.internal.BundleStepper;
 import io.flinkmamba.operator.internal.BundleBuffer;
 import io.flinkmamba.operator.internal.EventTimeHold;
 import io.flinkmamba.operator.internal.KeyStateStore;
-import io.flinkmamba.operator.internal.LiveKey;
 import io.flinkmamba.operator.internal.OperatorMetrics;
 import io.flinkmamba.operator.internal.Scorer;
 import io.flinkmamba.state.StateCodec;
@@ -37,8 +36,6 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
 
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Runs a Mamba model once per event, per key, keeping every key's recurrent state in Flink keyed state.
@@ -78,7 +75,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private transient long fingerprint;
     private transient MambaEngine engine;
     private transient StepBatch batch;
-    private transient Scorer scorer;
+    private transient BundleStepper<K, IN, OUT> stepper;
     private transient ModelInput modelInput;
     private transient EventModel eventModel;
     private transient EventFields eventFields;
@@ -134,7 +131,6 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
         boolean tokens = config.hasLmHead();
         int capacity = settings.bundleSize();
         batch = engine.newBatch(capacity, tokens ? StepBatch.Input.TOKENS : StepBatch.Input.FEATURES, tokens);
-        scorer = new Scorer(engine, batch, eventModel, likelihood);
         modelInput = new ModelInput(tokens, config.dModel());
 
         metrics = new OperatorMetrics(getMetricGroup());
@@ -147,6 +143,8 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
                     getInternalTimerService("mamba-release", VoidNamespaceSerializer.INSTANCE, this));
         }
 
+        stepper = BundleStepper.forEngine(engine, batch, store, new Scorer(engine, batch, eventModel, likelihood),
+                mapper, output, settings.sessionGap(), metrics);
         buffer = new BundleBuffer<>(capacity, settings.bundleBytes(), settings.maxBundleDelay(),
                 tokens ? Integer.BYTES : (long) Float.BYTES * config.dModel(), getProcessingTimeService(), this::flush);
     }
@@ -363,167 +361,7 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private void stepBundle() throws Exception {
         BundleBuffer.Bundle<K, IN> bundle = buffer.drain();
         metrics.bundle(bundle.events());
-        if (engine.stepsSequences()) {
-            stepSequences(bundle.keys(), bundle.events());
-        } else {
-            stepByDepth(bundle.keys());
-        }
+        stepper.step(bundle, getProcessingTimeService().getCurrentProcessingTime());
         store.endBundle();
-    }
-
-    /**
-     * The bundle in engine calls by depth: call t steps the t-th event of every key that has one, each key's
-     * state in its batch row (or device slot) throughout.
-     */
-    private void stepByDepth(List<Map.Entry<K, List<BufferedEvent<K, IN>>>> rows) throws Exception {
-        rows.sort((a, b) -> Integer.compare(b.getValue().size(), a.getValue().size()));
-        int keys = rows.size();
-        LiveKey[] live = new LiveKey[keys];
-        long now = getProcessingTimeService().getCurrentProcessingTime();
-        for (int r = 0; r < keys; r++) {
-            live[r] = store.load(rows.get(r).getKey(), now);
-        }
-        store.slots().stage(live, keys, batch);
-        long engineStart = System.nanoTime();
-        boolean[] sessionStart = new boolean[keys];
-        double[] scores = new double[keys];
-        int active = keys;
-        for (int t = 0; active > 0; t++) {
-            while (active > 0 && rows.get(active - 1).getValue().size() <= t) {
-                active--;
-            }
-            if (active == 0) {
-                break;
-            }
-            for (int r = 0; r < active; r++) {
-                prepareRow(r, live[r], rows.get(r).getValue().get(t), sessionStart);
-            }
-            batch.size(active);
-            scorer.scoreRows(live, active, scores);
-            store.slots().step(batch, live);
-            for (int r = 0; r < active; r++) {
-                emit(r, live[r], rows.get(r).getValue().get(t), sessionStart[r], scores[r], now);
-            }
-        }
-        metrics.engineTimeSince(engineStart);
-        store.slots().unstage(live, keys, batch);
-        for (int r = 0; r < keys; r++) {
-            store.put(rows.get(r).getKey(), live[r]);
-        }
-    }
-
-    /**
-     * All the bundle's events in one engine call: rows are events, grouped by key in arrival order; the engine
-     * steps each key's cached state array in place (no copy in or out), and a session gap inside the bundle
-     * moves the key's later events to a fresh, zero array.
-     */
-    private void stepSequences(List<Map.Entry<K, List<BufferedEvent<K, IN>>>> keys, int events) throws Exception {
-        long now = getProcessingTimeService().getCurrentProcessingTime();
-        int floats = layout.floatsPerKey();
-        int d = config.dModel();
-        LiveKey[] live = new LiveKey[keys.size()];
-        float[][] stateOfRow = new float[events][];
-        boolean[] sessionStart = new boolean[events];
-        boolean[] firstOfKey = new boolean[events];
-        int row = 0;
-        for (int i = 0; i < keys.size(); i++) {
-            LiveKey key = store.load(keys.get(i).getKey(), now);
-            live[i] = key;
-            float[] current = key.state;
-            long lastTime = key.lastEventTime;
-            long seen = key.eventsSeen;
-            boolean first = true;
-            for (BufferedEvent<K, IN> event : keys.get(i).getValue()) {
-                if (!settings.sessionGap().isZero() && lastTime != LiveKey.NO_TIME
-                        && event.sessionTime() - lastTime > settings.sessionGap().toMillis()) {
-                    // The key's earlier events in this bundle still step the old array: the new session
-                    // takes a fresh one.
-                    if (first) {
-                        java.util.Arrays.fill(current, 0f);
-                    } else {
-                        current = new float[floats];
-                    }
-                    seen = 0;
-                    metrics.sessionGapReset();
-                }
-                sessionStart[row] = seen == 0;
-                firstOfKey[row] = first;
-                if (event.features() == null) {
-                    batch.tokens()[row] = event.token();
-                } else {
-                    System.arraycopy(event.features(), 0, batch.features(), row * d, d);
-                }
-                stateOfRow[row++] = current;
-                seen++;
-                lastTime = event.sessionTime();
-                first = false;
-            }
-        }
-        long engineStart = System.nanoTime();
-        batch.size(events);
-        double[] scores = new double[events];
-        scorer.scoreFirstRows(live, events, firstOfKey, sessionStart, scores);
-        engine.stepSequences(batch, stateOfRow);
-        scorer.scoreFromPreviousRows(events, firstOfKey, sessionStart, scores);
-        metrics.engineTimeSince(engineStart);
-        row = 0;
-        for (int i = 0; i < keys.size(); i++) {
-            LiveKey key = live[i];
-            for (BufferedEvent<K, IN> event : keys.get(i).getValue()) {
-                if (sessionStart[row]) {
-                    key.eventsSeen = 0;
-                }
-                emit(row, key, event, sessionStart[row], scores[row], now);
-                row++;
-            }
-            key.state = stateOfRow[row - 1];
-            store.put(keys.get(i).getKey(), key);
-        }
-    }
-
-    /** Puts the event in batch row {@code row} (which holds the key's state), starting a new session if due. */
-    private void prepareRow(int row, LiveKey key, BufferedEvent<K, IN> event, boolean[] sessionStart) {
-        boolean gap = !settings.sessionGap().isZero() && key.lastEventTime != LiveKey.NO_TIME
-                && event.sessionTime() - key.lastEventTime > settings.sessionGap().toMillis();
-        if (gap) {
-            key.reset();
-            store.slots().resetRow(batch, row);
-            metrics.sessionGapReset();
-        }
-        sessionStart[row] = key.eventsSeen == 0;
-        if (event.features() == null) {
-            batch.tokens()[row] = event.token();
-        } else {
-            System.arraycopy(event.features(), 0, batch.features(), row * config.dModel(), config.dModel());
-        }
-    }
-
-    /** Records row {@code row}'s step in the key (its state stays in the row) and emits the event's result. */
-    private void emit(int row, LiveKey key, BufferedEvent<K, IN> event, boolean sessionStart, double score, long now)
-            throws Exception {
-        int d = config.dModel();
-        float[] hidden = java.util.Arrays.copyOfRange(batch.hidden(), row * d, (row + 1) * d);
-        float[] logits = batch.hasLogits() ? java.util.Arrays.copyOfRange(batch.logits(), row * config.vocabSize(),
-                (row + 1) * config.vocabSize()) : null;
-        EventPrediction prediction = null;
-        double eventLikelihood = Double.NaN;
-        if (scorer.assessesEvents()) {
-            // key.lastHidden is still the previous event's hidden here.
-            Scorer.EventAssessment assessment = scorer.assess(key, event, sessionStart, score, hidden);
-            score = assessment.score();
-            eventLikelihood = assessment.likelihood();
-            prediction = assessment.prediction();
-        }
-        key.lastHidden = hidden;
-        key.eventsSeen++;
-        key.lastEventTime = event.sessionTime();
-        key.lastAccess = now;
-        key.lastBundle = store.bundle();
-        key.dirty = true;
-        OUT result = mapper.map(event.event(),
-                new MambaOutput(hidden, logits, score, sessionStart, key.eventsSeen, event.timestamp(), prediction,
-                        eventLikelihood));
-        output.collect(new StreamRecord<>(result, event.timestamp()));
-        metrics.eventOut();
     }
 }

@@ -101,12 +101,12 @@ public final class KeyStateStore<K> {
         this.reusedEncoding = reuseEncoding ? new byte[encodedStateBytes] : null;
     }
 
-    public StateSlots slots() {
+    StateSlots slots() {
         return slots;
     }
 
     /** The number of the bundle being stepped (for {@link LiveKey#lastBundle}). */
-    public long bundle() {
+    long bundle() {
         return bundles;
     }
 
@@ -114,7 +114,7 @@ public final class KeyStateStore<K> {
      * The key's live state, taken out of the cache until {@link #put} returns it: from the cache, else
      * decoded from keyed state, else fresh.
      */
-    public LiveKey load(K key, long now) throws Exception {
+    LiveKey load(K key, long now) throws Exception {
         LiveKey cached = cache.remove(key);
         if (cached != null) {
             metrics.cacheHit();
@@ -162,7 +162,7 @@ public final class KeyStateStore<K> {
     }
 
     /** Returns a stepped key to the cache, as its most recently used. */
-    public void put(K key, LiveKey live) {
+    void put(K key, LiveKey live) {
         cache.put(key, live);
     }
 

@@ -13,7 +13,7 @@ import java.util.Map;
  * write-back). The {@link KeyStateStore} and the steppers use this interface, never the engine's type.
  */
 @Internal
-public interface StateSlots {
+interface StateSlots {
 
     /** Where a loaded key's stored state is decoded to: {@code states[offset ..]}, zeros on entry. */
     record Row(float[] states, int offset) {}
