@@ -1,37 +1,29 @@
 package io.flinkmamba.operator;
 
-import io.flinkmamba.engine.CpuEngine;
 import io.flinkmamba.engine.MambaEngine;
 import io.flinkmamba.engine.StepBatch;
-import io.flinkmamba.engine.cuda.CudaEngine;
 import io.flinkmamba.event.AnomalyLikelihood;
-import io.flinkmamba.event.EventFields;
 import io.flinkmamba.event.EventModel;
 import io.flinkmamba.model.MambaConfig;
-import io.flinkmamba.model.MambaModel;
-import io.flinkmamba.model.ModelFingerprint;
-import io.flinkmamba.model.ModelLoader;
-import io.flinkmamba.operator.internal.BufferedEvent;
-import io.flinkmamba.operator.internal.BundleStepper;
 import io.flinkmamba.operator.internal.BundleBuffer;
+import io.flinkmamba.operator.internal.BundleStepper;
+import io.flinkmamba.operator.internal.EngineFactory;
 import io.flinkmamba.operator.internal.EventTimeHold;
 import io.flinkmamba.operator.internal.KeyStateStore;
 import io.flinkmamba.operator.internal.OperatorMetrics;
+import io.flinkmamba.operator.internal.OperatorModel;
 import io.flinkmamba.operator.internal.Scorer;
-import io.flinkmamba.state.StateCodec;
-import io.flinkmamba.state.StateLayout;
 import org.apache.flink.annotation.Internal;
-import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.InternalTimer;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.operators.Triggerable;
 import org.apache.flink.streaming.api.watermark.Watermark;
-import org.apache.flink.runtime.state.VoidNamespace;
-import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
 
@@ -40,22 +32,25 @@ import java.nio.file.Path;
 /**
  * Runs a Mamba model once per event, per key, keeping every key's recurrent state in Flink keyed state.
  *
- * <p>Events are buffered into a bundle across keys and stepped together, one engine call per step: a key
- * with several events in the bundle advances in order (the batch of step t holds the keys that have a t-th
- * event). The bundle is flushed on its count or byte limit, after its maximum delay, before every
- * watermark is forwarded, in {@link #prepareSnapshotPreBarrier} (so a checkpoint never holds buffered
- * events) and at the end of input. A flush reads each key's state once and writes it once; recently used
- * keys stay decoded on the heap between bundles and are written back on eviction, before every checkpoint
- * and at the end of input, so every snapshot is complete.
+ * <p>Events are buffered into a bundle across keys ({@link BundleBuffer}) and stepped together
+ * ({@link BundleStepper}): a key with several events in the bundle advances in order. The bundle is
+ * flushed on its count or byte limit, after its maximum delay, before every watermark is forwarded, in
+ * {@link #prepareSnapshotPreBarrier} (so a checkpoint never holds buffered events) and at the end of input.
+ * Recently used keys stay decoded between bundles ({@link KeyStateStore}) and are written back on eviction,
+ * when idle, before every checkpoint and at the end of input, so every snapshot is complete.
  *
  * <p>With event-time ordering, events wait in keyed state until the watermark passes them and are then
- * stepped in timestamp order; an event at or behind the watermark on arrival goes to the late side output.
+ * stepped in timestamp order ({@link EventTimeHold}); an event at or behind the watermark on arrival goes
+ * to the late side output.
  *
  * <p>An event model (a folder with {@code flink-mamba.json}) takes its input from an {@link EventExtractor}:
  * each event is scored by {@link EventModel#score} under the key's previous hidden, predicted from its own,
- * and its score updates the key's {@link AnomalyLikelihood}, whose state is kept with the key's state.
+ * and its score updates the key's {@link AnomalyLikelihood}, whose state is kept with the key's state
+ * ({@link Scorer}).
  *
- * <p>Built and applied by {@link MambaOperatorBuilder}.
+ * <p>This class coordinates: it wires the parts up in {@link #open}, routes each event (encode, hold or
+ * buffer, reject) and decides when a bundle is stepped and when key states are written back.
+ * Built and applied by {@link MambaOperatorBuilder}.
  */
 @Internal
 public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
@@ -70,23 +65,16 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     private final OutputTag<IN> lateTag;
     private final TypeInformation<IN> inputType;
 
-    private transient MambaConfig config;
-    private transient StateLayout layout;
-    private transient long fingerprint;
     private transient MambaEngine engine;
-    private transient StepBatch batch;
-    private transient BundleStepper<K, IN, OUT> stepper;
-    private transient ModelInput modelInput;
-    private transient EventModel eventModel;
-    private transient EventFields eventFields;
+    private transient OperatorMetrics metrics;
+    private transient EventEncoding<IN> encoding;
+    /** Null without event-time ordering. */
     private transient EventTimeHold<IN> hold;
-
     private transient BundleBuffer<K, IN> buffer;
     private transient KeyStateStore<K> store;
+    private transient BundleStepper<K, IN, OUT> stepper;
     /** Set when a flush failed: its keys' live states are lost, so nothing may be stepped until a restart. */
     private transient Exception failure;
-
-    private transient OperatorMetrics metrics;
 
     MambaOperator(MambaOperatorSettings settings, InputEncoder<IN> encoder, EventExtractor<IN> extractor,
                   AnomalyLikelihood likelihood, OutputMapper<IN, OUT> mapper, TypeInformation<IN> inputType) {
@@ -106,85 +94,28 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     @Override
     public void open() throws Exception {
         super.open();
-        Path dir = Path.of(settings.modelDir());
-        MambaModel model;
-        if (EventModel.isEventModel(dir)) {
-            if (extractor == null) {
-                throw new IllegalArgumentException(dir + " holds an event model (" + EventModel.FILE
-                        + "): give the builder an eventExtractor instead of an inputEncoder");
-            }
-            eventModel = EventModel.load(dir);
-            model = eventModel.backbone();
-            fingerprint = eventModel.fingerprint();
-            eventFields = new EventFields(eventModel.schema());
-        } else {
-            if (extractor != null) {
-                throw new IllegalArgumentException(dir + " holds no event model (no " + EventModel.FILE
-                        + "), but the builder was given an eventExtractor; use an inputEncoder");
-            }
-            model = ModelLoader.load(dir);
-            fingerprint = ModelFingerprint.of(model);
-        }
-        config = model.config();
-        layout = config.stateLayout();
-        engine = createEngine(model);
+        OperatorModel model = OperatorModel.load(Path.of(settings.modelDir()), extractor != null);
+        MambaConfig config = model.backbone().config();
+        engine = EngineFactory.create(settings, model.backbone(), getRuntimeContext());
         boolean tokens = config.hasLmHead();
         int capacity = settings.bundleSize();
-        batch = engine.newBatch(capacity, tokens ? StepBatch.Input.TOKENS : StepBatch.Input.FEATURES, tokens);
-        modelInput = new ModelInput(tokens, config.dModel());
+        StepBatch batch = engine.newBatch(capacity, tokens ? StepBatch.Input.TOKENS : StepBatch.Input.FEATURES, tokens);
+        encoding = new EventEncoding<>(encoder, extractor, model.eventModel(), config);
 
         metrics = new OperatorMetrics(getMetricGroup());
         store = new KeyStateStore<>(getPartitionedState(KeyStateStore.descriptor(settings.stateTtl())), this, engine,
-                capacity, settings, fingerprint, eventModel != null ? likelihood.stateSize() : -1,
+                capacity, settings, model.fingerprint(), model.eventModel() != null ? likelihood.stateSize() : -1,
                 getKeyedStateBackend().isSafeToReuseKVState(), metrics);
         if (settings.eventTimeOrdering()) {
             hold = new EventTimeHold<>(getPartitionedState(EventTimeHold.descriptor(
                     inputType.createSerializer(getExecutionConfig().getSerializerConfig()))),
                     getInternalTimerService("mamba-release", VoidNamespaceSerializer.INSTANCE, this));
         }
-
-        stepper = BundleStepper.forEngine(engine, batch, store, new Scorer(engine, batch, eventModel, likelihood),
-                mapper, output, settings.sessionGap(), metrics);
+        stepper = BundleStepper.forEngine(engine, batch, store,
+                new Scorer(engine, batch, model.eventModel(), likelihood), mapper, output, settings.sessionGap(),
+                metrics);
         buffer = new BundleBuffer<>(capacity, settings.bundleBytes(), settings.maxBundleDelay(),
-                tokens ? Integer.BYTES : (long) Float.BYTES * config.dModel(), getProcessingTimeService(), this::flush);
-    }
-
-    /** The configured engine; auto takes cuda where a device and the jar's kernels are present. */
-    private MambaEngine createEngine(MambaModel model) {
-        boolean cuda = settings.engine().equals("cuda")
-                || (settings.engine().equals("auto") && CudaEngine.available());
-        if (settings.engine().equals("auto")) {
-            LOG.info("mamba.engine=auto: using the {} engine", cuda ? "cuda" : "cpu");
-        }
-        if (!cuda) {
-            return new CpuEngine(model);
-        }
-        if (!CudaEngine.available()) {
-            throw new IllegalStateException("mamba.engine=cuda, but this TaskManager has no CUDA device or driver, "
-                    + "or the jar carries no kernels; use cpu or auto");
-        }
-        int device = cudaDevice();
-        // The cache lives in the device's slot pool: the cached keys plus room for a bundle's new keys, which
-        // join before the least recently used are evicted at the end of the bundle.
-        int slots = settings.cacheSize() == 0 ? 0 : settings.cacheSize() + settings.bundleSize();
-        long needed = CudaEngine.deviceBytes(model.config(), settings.bundleSize(), slots, StateCodec.FLOAT32);
-        if (settings.cudaMemoryBudget() > 0 && needed > settings.cudaMemoryBudget()) {
-            throw new IllegalArgumentException("mamba.cuda.memory-budget " + settings.cudaMemoryBudget()
-                    + " bytes is too small: the model, a bundle of " + settings.bundleSize() + " events and "
-                    + slots + " resident states need " + needed + " bytes on the device");
-        }
-        return new CudaEngine(model, device, StateCodec.FLOAT32, slots, settings.cudaMatmulPrecision());
-    }
-
-    /** The device Flink's external resource framework assigned ("gpu", property "index"), else the setting. */
-    private int cudaDevice() {
-        for (ExternalResourceInfo gpu : getRuntimeContext().getExternalResourceInfos("gpu")) {
-            java.util.Optional<String> index = gpu.getProperty("index");
-            if (index.isPresent()) {
-                return Integer.parseInt(index.get().trim());
-            }
-        }
-        return Math.max(0, settings.cudaDevice());
+                encoding.inputBytes(), getProcessingTimeService(), this::flush);
     }
 
     @Override
@@ -221,18 +152,15 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     /** Encodes an event for the current key and buffers it, or rejects it. */
     @SuppressWarnings("unchecked")
     private void accept(IN event, Long eventTime) throws Exception {
-        String problem = encode(event);
+        String problem = encoding.encode(event);
         if (problem != null) {
             reject(event, eventTime, problem);
             return;
         }
         long arrival = getProcessingTimeService().getCurrentProcessingTime();
         long timestamp = eventTime != null ? eventTime : arrival;
-        boolean tokens = modelInput.takesTokens();
-        buffer.add(new BufferedEvent<>((K) getCurrentKey(), event, timestamp,
-                settings.sessionGapEventTime() ? timestamp : arrival, tokens ? modelInput.token() : -1,
-                tokens ? null : modelInput.features().clone(),
-                eventModel == null ? null : eventFields.numeric().clone(), eventModel == null ? -1 : eventFields.category()));
+        buffer.add(encoding.buffered((K) getCurrentKey(), event, timestamp,
+                settings.sessionGapEventTime() ? timestamp : arrival));
     }
 
     private void reject(IN event, Long timestamp, String reason) {
@@ -242,46 +170,6 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             rejected.setTimestamp(timestamp);
         }
         output.collect(rejectedTag, rejected);
-    }
-
-    /** Encodes the event into {@link #modelInput}; returns why it cannot be used, or null. */
-    private String encode(IN event) {
-        modelInput.reset();
-        if (eventModel != null) {
-            eventFields.clear();
-            try {
-                extractor.extract(event, eventFields);
-            } catch (Exception e) {
-                return "event extractor failed: " + e;
-            }
-            String problem = eventFields.problem();
-            if (problem != null) {
-                return problem;
-            }
-            eventModel.encode(eventFields, modelInput.features());
-        }
-        try {
-            if (encoder != null) {
-                encoder.encode(event, modelInput);
-            }
-        } catch (Exception e) {
-            return "input encoder failed: " + e;
-        }
-        if (modelInput.takesTokens()) {
-            int token = modelInput.token();
-            if (token < 0 || token >= config.vocabSize()) {
-                return token < 0 ? "input encoder set no token id"
-                        : "token id " + token + " is outside the vocabulary 0.." + (config.vocabSize() - 1);
-            }
-            return null;
-        }
-        float[] features = modelInput.features();
-        for (int i = 0; i < features.length; i++) {
-            if (!Float.isFinite(features[i])) {
-                return "feature " + i + " is " + features[i];
-            }
-        }
-        return null;
     }
 
     /**
@@ -330,10 +218,10 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     }
 
     /**
-     * Steps every buffered event. A failure inside (a throwing output mapper, a failing downstream operator)
-     * loses the live states of the keys in the bundle, so it is remembered and every later call fails too:
-     * Flink fails a task asynchronously when a timer's flush throws, and until then no key may step from an
-     * older state.
+     * Steps every buffered event, then lets the store evict and write back. A failure inside (a throwing
+     * output mapper, a failing downstream operator) loses the live states of the keys in the bundle, so it
+     * is remembered and every later call fails too: Flink fails a task asynchronously when a timer's flush
+     * throws, and until then no key may step from an older state.
      */
     private void flush() throws Exception {
         if (failure != null) {
@@ -344,24 +232,13 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
             return;
         }
         try {
-            stepBundle();
+            BundleBuffer.Bundle<K, IN> bundle = buffer.drain();
+            metrics.bundle(bundle.events());
+            stepper.step(bundle, getProcessingTimeService().getCurrentProcessingTime());
+            store.endBundle();
         } catch (Exception e) {
             failure = e;
             throw e;
         }
-    }
-
-    /**
-     * Steps the buffered events, each key's in arrival order: in one engine call over all of them where
-     * the engine steps sequences (so a hot key with many events in the bundle costs no extra calls), else
-     * one call per depth, the keys ordered by their event count, most first, so that the keys with a t-th
-     * event are always the first rows: each key keeps one batch row for the whole bundle, and its state is
-     * copied in and out once.
-     */
-    private void stepBundle() throws Exception {
-        BundleBuffer.Bundle<K, IN> bundle = buffer.drain();
-        metrics.bundle(bundle.events());
-        stepper.step(bundle, getProcessingTimeService().getCurrentProcessingTime());
-        store.endBundle();
     }
 }

@@ -16,7 +16,7 @@ import java.util.Arrays;
  * Steps a drained bundle through the engine, each key's events in arrival order, and emits one result per
  * event: {@link SequenceStepper} in one engine call where the engine steps sequences, else
  * {@link DepthStepper} in one call per depth. Both take the keys from the {@link KeyStateStore} and return
- * them to it, starts sessions after a gap, and share what happens after an event's step ({@link #emit}).
+ * them to it, start sessions after a gap, and share what happens after an event's step ({@link #emit}).
  */
 @Internal
 public abstract class BundleStepper<K, IN, OUT> {
