@@ -3,6 +3,8 @@ package io.flinkmamba.engine;
 import io.flinkmamba.model.MambaModel;
 import io.flinkmamba.state.StateLayout;
 
+import java.util.Optional;
+
 /**
  * Steps many independent keys by one event each: the one API that the Flink operator calls and that the
  * CPU and CUDA engines implement. An engine holds prepared weights and scratch space; it is not
@@ -50,6 +52,14 @@ public interface MambaEngine extends AutoCloseable {
      * prediction stored after the key's previous one.
      */
     void logits(float[] hidden, int rows, float[] logits);
+
+    /**
+     * The engine's resident state slots, where it keeps key states between calls (the CUDA engine's device
+     * pool, when configured with slots); empty where states live in the caller's arrays.
+     */
+    default Optional<ResidentSlots> resident() {
+        return Optional.empty();
+    }
 
     /** A batch sized for this engine's model. */
     default StepBatch newBatch(int capacity, StepBatch.Input input, boolean withLogits) {

@@ -1,6 +1,7 @@
 package io.flinkmamba.operator;
 
 import io.flinkmamba.event.EventFields;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.Serializable;
 
@@ -10,6 +11,7 @@ import java.io.Serializable;
  * NaN or set non-finite, or an unset or unknown category sends the event to the rejected-events side output
  * with the reason; the key's state is not touched.
  */
+@PublicEvolving
 @FunctionalInterface
 public interface EventExtractor<IN> extends Serializable {
     void extract(IN event, EventFields fields) throws Exception;

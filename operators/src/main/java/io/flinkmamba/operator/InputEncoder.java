@@ -1,5 +1,7 @@
 package io.flinkmamba.operator;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.io.Serializable;
 
 /**
@@ -7,6 +9,7 @@ import java.io.Serializable;
  * vocabulary sends the event to the rejected-events side output with the reason; the key's state is not
  * touched.
  */
+@PublicEvolving
 @FunctionalInterface
 public interface InputEncoder<IN> extends Serializable {
     void encode(IN event, ModelInput input) throws Exception;

@@ -3,6 +3,7 @@ package io.flinkmamba.operator;
 import io.flinkmamba.engine.cuda.MatmulPrecision;
 import io.flinkmamba.event.AnomalyLikelihood;
 import io.flinkmamba.state.StateCodec;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
@@ -32,6 +33,7 @@ import java.util.Objects;
  * Settings not given come from {@link #configure(ReadableConfig)}'s {@link MambaOptions}, else their
  * defaults.
  */
+@PublicEvolving
 public final class MambaOperatorBuilder<IN, OUT> {
     private String modelDir;
     private InputEncoder<IN> encoder;

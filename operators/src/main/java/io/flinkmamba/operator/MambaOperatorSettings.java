@@ -2,6 +2,7 @@ package io.flinkmamba.operator;
 
 import io.flinkmamba.engine.cuda.MatmulPrecision;
 import io.flinkmamba.state.StateCodec;
+import org.apache.flink.annotation.Internal;
 
 import java.io.Serializable;
 import java.time.Duration;
@@ -26,6 +27,7 @@ import java.time.Duration;
  * @param eventTimeOrdering hold each key's events until the watermark passes them, then step them in
  *                          timestamp order; events behind the watermark go to the late side output
  */
+@Internal
 public record MambaOperatorSettings(
         String modelDir,
         int bundleSize,

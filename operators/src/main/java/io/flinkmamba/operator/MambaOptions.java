@@ -1,12 +1,14 @@
 package io.flinkmamba.operator;
 
 import io.flinkmamba.engine.cuda.MatmulPrecision;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
 import java.time.Duration;
 
 /** The operator's settings as Flink {@link ConfigOption}s (read by {@link MambaOperatorBuilder#configure}). */
+@PublicEvolving
 public final class MambaOptions {
     private MambaOptions() {}
 

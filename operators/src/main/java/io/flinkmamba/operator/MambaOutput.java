@@ -1,6 +1,7 @@
 package io.flinkmamba.operator;
 
 import io.flinkmamba.event.EventPrediction;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * The model's view of one event, after stepping the key's state with it.
@@ -19,6 +20,7 @@ import io.flinkmamba.event.EventPrediction;
  * @param likelihood    event models: the key's {@link io.flinkmamba.event.AnomalyLikelihood} after this event's
  *                      score, in [0, 1]; NaN for plain models and events without a score
  */
+@PublicEvolving
 public record MambaOutput(
         float[] hidden,
         float[] logits,

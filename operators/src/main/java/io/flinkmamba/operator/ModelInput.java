@@ -1,11 +1,14 @@
 package io.flinkmamba.operator;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.Arrays;
 
 /**
  * Where an {@link InputEncoder} writes one event's model input: a token id for a model with a vocabulary,
  * or d_model float features for a model fed vectors. Reused between events.
  */
+@PublicEvolving
 public final class ModelInput {
     private final boolean tokens;
     private final float[] features;

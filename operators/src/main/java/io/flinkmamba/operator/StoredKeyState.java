@@ -1,5 +1,7 @@
 package io.flinkmamba.operator;
 
+import org.apache.flink.annotation.Internal;
+
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -18,6 +20,7 @@ import java.util.Objects;
  * @param likelihood     the key's {@link io.flinkmamba.event.AnomalyLikelihood} state (event models; empty
  *                       otherwise)
  */
+@Internal
 public record StoredKeyState(
         int layoutVersion,
         long fingerprint,

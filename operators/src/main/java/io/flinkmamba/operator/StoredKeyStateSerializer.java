@@ -1,5 +1,6 @@
 package io.flinkmamba.operator;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
@@ -25,6 +26,7 @@ import java.io.IOException;
  * Every record starts with its format byte, so this version reads format 1 records as well; the snapshot
  * (version 4; versions 2 and 3 were Flink's SimpleTypeSerializerSnapshot of format 1) records the format.
  */
+@Internal
 public final class StoredKeyStateSerializer extends TypeSerializerSingleton<StoredKeyState> {
     public static final StoredKeyStateSerializer INSTANCE = new StoredKeyStateSerializer();
     private static final byte FORMAT = 2;

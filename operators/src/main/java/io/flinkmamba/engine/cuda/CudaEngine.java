@@ -1,6 +1,7 @@
 package io.flinkmamba.engine.cuda;
 
 import io.flinkmamba.engine.MambaEngine;
+import io.flinkmamba.engine.ResidentSlots;
 import io.flinkmamba.engine.StepBatch;
 import io.flinkmamba.model.LayerWeights;
 import io.flinkmamba.model.MambaConfig;
@@ -30,6 +31,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.IntStream;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
@@ -70,7 +72,7 @@ import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
  * queues on them, copies through pinned host memory ({@link Staging}), so engines sharing a device never
  * wait for each other's work.
  */
-public final class CudaEngine implements MambaEngine {
+public final class CudaEngine implements MambaEngine, ResidentSlots {
     static final String KERNELS = "/io/flinkmamba/engine/cuda/mamba_step.fatbin";
 
     private final MambaModel model;
@@ -409,6 +411,7 @@ public final class CudaEngine implements MambaEngine {
      * Steps row r's key in resident slot {@code slots[r]}, in place: {@code batch.states()} is not used.
      * Inputs go up and the hidden outputs (and logits, when the batch has them) come back.
      */
+    @Override
     public void stepResident(StepBatch batch, int[] slots) {
         int rows = batch.size();
         if (rows == 0) {
@@ -504,16 +507,25 @@ public final class CudaEngine implements MambaEngine {
     }
 
     /** The number of resident slots (0: the engine keeps no states between calls). */
+    @Override
     public int residentSlots() {
         return residentSlots;
     }
 
+    /** This engine's slot pool, where it has slots. */
+    @Override
+    public Optional<ResidentSlots> resident() {
+        return residentSlots > 0 ? Optional.of(this) : Optional.empty();
+    }
+
     /** Copies {@code count} float32 states, packed in {@code states}, into resident slots {@code slots[0..count)}. */
+    @Override
     public void writeSlots(int[] slots, int count, float[] states) {
         moveSlots(slots, count, states, true);
     }
 
     /** Copies resident slots {@code slots[0..count)} out as packed float32 states. */
+    @Override
     public void readSlots(int[] slots, int count, float[] states) {
         moveSlots(slots, count, states, false);
     }
