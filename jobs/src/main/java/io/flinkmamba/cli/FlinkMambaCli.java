@@ -79,7 +79,7 @@ public final class FlinkMambaCli implements Runnable {
 
     /** The configured command line, shared by {@link #main} and the tests. */
     static CommandLine commandLine() {
-        return new CommandLine(new FlinkMambaCli()).registerConverter(Duration.class, new DurationConverter());
+        return new CommandLine(new FlinkMambaCli()).setCaseInsensitiveEnumValuesAllowed(true).registerConverter(Duration.class, new DurationConverter());
     }
 
     static final class Version implements CommandLine.IVersionProvider {

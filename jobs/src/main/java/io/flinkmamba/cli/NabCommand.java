@@ -1,6 +1,8 @@
 package io.flinkmamba.cli;
 
+import io.flinkmamba.event.DefaultEventModel;
 import io.flinkmamba.jobs.anomaly.AnomalyResult;
+import io.flinkmamba.jobs.anomaly.DetectorOptions;
 import io.flinkmamba.nab.NabBenchmark;
 import io.flinkmamba.nab.NabCorpus;
 import io.flinkmamba.nab.NabCorpus.Series;
@@ -11,6 +13,7 @@ import io.flinkmamba.nab.NabTraining;
 import io.flinkmamba.nab.Profile;
 import io.flinkmamba.train.TrainingOptions;
 import io.flinkmamba.train.TrainingResult;
+import io.flinkmamba.operator.MambaOptions;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -54,6 +57,16 @@ final class NabCommand implements Callable<Integer> {
     @Option(names = "--files", split = ",",
             description = "Only these series (paths under data/, comma-separated; default all).")
     List<String> files;
+
+    @Option(names = "--detector", split = ",", defaultValue = "mamba",
+            description = "Detectors to run on the same corpus, comma-separated: mamba (the anomaly job's default),"
+                    + " rcf (Random Cut Forest); default mamba. Several print their scores side by side.")
+    List<DetectorOptions.Kind> detectors;
+
+    @Option(names = "--model",
+            description = "Score every series zero-shot with this event model (a folder, or default for the shipped"
+                    + " model) instead of training k-fold models.")
+    String model;
 
     @Option(names = "--folds", defaultValue = "2", description = "Folds of the k-fold split by series (default 2).")
     int folds;
@@ -123,56 +136,108 @@ final class NabCommand implements Callable<Integer> {
                 series.stream().mapToInt(Series::size).sum(),
                 series.stream().mapToInt(s -> corpus.windows(s.name()).size()).sum(), folds, trainRows);
 
-        TrainingOptions options = TrainingOptions.defaults().withEpochs(epochs).withDModel(dModel).withNLayer(layers)
-                .withThreads(threads).withSeed(seed).withBatchSize(batchSize).withLearningRate(learningRate);
-        List<Path> models = new ArrayList<>();
-        for (int f = 0; f < folds; f++) {
+        Map<String, Map<String, Double>> byDetector = new LinkedHashMap<>();
+        for (DetectorOptions.Kind detector : detectors) {
+            List<Configuration> foldDetectors = detector == DetectorOptions.Kind.RCF
+                    ? List.of(rcfDetector()) : mambaDetectors(corpus, foldOf);
+            int[] detectorFolds = detector == DetectorOptions.Kind.RCF || model != null ? new int[series.size()] : foldOf;
             long t0 = System.nanoTime();
-            Path dir = out.resolve("models").resolve("fold-" + f);
-            int fold = f;
-            TrainingResult r = NabTraining.train(corpus, foldOf, f, trainRows, options, dir,
-                    (epoch, train, validation) -> System.out.printf(Locale.ROOT,
-                            "  fold %d epoch %d: train %.4f validation %.4f%n", fold, epoch, train, validation));
-            int scored = 0;
-            for (int fi : foldOf) {
-                scored += fi == f ? 1 : 0;
-            }
-            System.out.printf(Locale.ROOT, "fold %d: trained on %d series (%d epochs run, kept the best by"
-                            + " validation: train loss %.4f, validation %.4f; %.1f s), scores %d series%n", f,
-                    series.size() - scored, r.epochs(), r.trainLoss(), r.validationLoss(),
-                    (System.nanoTime() - t0) / 1e9, scored);
-            models.add(r.modelDir());
+            Map<String, AnomalyResult[]> results = NabJob.run(corpus, detectorFolds, foldDetectors, threads);
+            System.out.printf(Locale.ROOT, "%s: %d series through the anomaly job's detector (anomaly.detector: %s;"
+                            + " MiniCluster, parallelism %d, RocksDB) in %.1f s%n", name(detector), series.size(),
+                    detector, threads, (System.nanoTime() - t0) / 1e9);
+            byDetector.put(name(detector), score(corpus, profiles, name(detector), results));
         }
+        System.out.printf(Locale.ROOT, "results in %s; total %.1f s%n", out.toAbsolutePath(),
+                (System.nanoTime() - started) / 1e9);
+        if (byDetector.size() > 1) {
+            System.out.printf(Locale.ROOT, "%-16s", "detector");
+            profiles.forEach(p -> System.out.printf(Locale.ROOT, " %19s", p.name()));
+            System.out.println();
+            byDetector.forEach((name, scores) -> {
+                System.out.printf(Locale.ROOT, "%-16s", name);
+                scores.values().forEach(v -> System.out.printf(Locale.ROOT, " %19.2f", v));
+                System.out.println();
+            });
+        }
+        byDetector.forEach((name, scores) -> {
+            StringBuilder last = new StringBuilder(byDetector.size() > 1 ? "nab detector=" + name : "nab");
+            scores.forEach((profile, score) -> last.append(String.format(Locale.ROOT, " %s=%.2f", profile, score)));
+            System.out.println(last);
+        });
+        return 0;
+    }
 
-        long t0 = System.nanoTime();
-        Map<String, AnomalyResult[]> results = NabJob.run(corpus, foldOf, models, new Configuration(), threads);
-        System.out.printf(Locale.ROOT, "detector: %d series through the anomaly job's detector (MiniCluster,"
-                + " parallelism %d, RocksDB) in %.1f s%n", series.size(), threads, (System.nanoTime() - t0) / 1e9);
+    /** The results folder's detector name. */
+    private static String name(DetectorOptions.Kind detector) {
+        return detector == DetectorOptions.Kind.RCF ? DETECTOR + "Rcf" : DETECTOR;
+    }
 
+    private static Configuration rcfDetector() {
+        Configuration config = new Configuration();
+        config.set(DetectorOptions.DETECTOR, DetectorOptions.Kind.RCF);
+        return config;
+    }
+
+    /** One Mamba detector per fold: the fold's model, trained on the other folds' series, or the given model. */
+    private List<Configuration> mambaDetectors(NabCorpus corpus, int[] foldOf) throws IOException {
+        List<Path> models = new ArrayList<>();
+        if (model != null) {
+            models.add(DefaultEventModel.resolve(model.equals("default") ? DefaultEventModel.SETTING : model));
+            System.out.println("nab: every series scored zero-shot by the model " + model + " (no training)");
+        } else {
+            TrainingOptions options = TrainingOptions.defaults().withEpochs(epochs).withDModel(dModel)
+                    .withNLayer(layers).withThreads(threads).withSeed(seed).withBatchSize(batchSize)
+                    .withLearningRate(learningRate);
+            for (int f = 0; f < folds; f++) {
+                long t0 = System.nanoTime();
+                Path dir = out.resolve("models").resolve("fold-" + f);
+                int fold = f;
+                TrainingResult r = NabTraining.train(corpus, foldOf, f, trainRows, options, dir,
+                        (epoch, train, validation) -> System.out.printf(Locale.ROOT,
+                                "  fold %d epoch %d: train %.4f validation %.4f%n", fold, epoch, train, validation));
+                int scored = 0;
+                for (int fi : foldOf) {
+                    scored += fi == f ? 1 : 0;
+                }
+                System.out.printf(Locale.ROOT, "fold %d: trained on %d series (%d epochs run, kept the best by"
+                                + " validation: train loss %.4f, validation %.4f; %.1f s), scores %d series%n", f,
+                        corpus.series().size() - scored, r.epochs(), r.trainLoss(), r.validationLoss(),
+                        (System.nanoTime() - t0) / 1e9, scored);
+                models.add(r.modelDir());
+            }
+        }
+        List<Configuration> detectors = new ArrayList<>();
+        for (Path dir : models) {
+            Configuration config = new Configuration();
+            config.set(MambaOptions.MODEL_DIR, dir.toString());
+            detectors.add(config);
+        }
+        return detectors;
+    }
+
+    /** Writes a detector's results files, reads them back and scores every profile; the normalized scores. */
+    private Map<String, Double> score(NabCorpus corpus, List<Profile> profiles, String detector,
+                                      Map<String, AnomalyResult[]> results) throws IOException {
         Path resultsDir = out.toAbsolutePath();
-        for (Series s : series) {
+        for (Series s : corpus.series()) {
             AnomalyResult[] rows = results.get(s.name());
             double[] anomalyScores = new double[rows.length];
             for (int r = 0; r < rows.length; r++) {
                 anomalyScores[r] = rows[r].anomalyScore;
             }
-            NabResults.write(resultsDir, DETECTOR, corpus, s, anomalyScores);
+            NabResults.write(resultsDir, detector, corpus, s, anomalyScores);
         }
-        Map<String, double[]> written = NabResults.read(resultsDir, DETECTOR, corpus);
+        Map<String, double[]> written = NabResults.read(resultsDir, detector, corpus);
         Map<String, Double> normalized = new LinkedHashMap<>();
         for (Profile p : profiles) {
             NabBenchmark b = NabBenchmark.optimized(corpus, written, p);
-            NabResults.writeScores(resultsDir, DETECTOR, b);
-            System.out.printf(Locale.ROOT, "%-19s threshold %.6f  raw %.4f (null %.1f, perfect %.1f)  TP rows %d,"
-                            + " FP rows %d  score %.2f%n", p.name(), b.total().threshold(), b.total().score(),
+            NabResults.writeScores(resultsDir, detector, b);
+            System.out.printf(Locale.ROOT, "%s %-19s threshold %.6f  raw %.4f (null %.1f, perfect %.1f)  TP rows %d,"
+                            + " FP rows %d  score %.2f%n", detector, p.name(), b.total().threshold(), b.total().score(),
                     b.nullScore(), b.perfectScore(), b.total().tp(), b.total().fp(), b.normalized());
             normalized.put(p.name(), b.normalized());
         }
-        System.out.printf(Locale.ROOT, "results in %s; total %.1f s%n", resultsDir.resolve(DETECTOR),
-                (System.nanoTime() - started) / 1e9);
-        StringBuilder last = new StringBuilder("nab");
-        normalized.forEach((name, score) -> last.append(String.format(Locale.ROOT, " %s=%.2f", name, score)));
-        System.out.println(last);
-        return 0;
+        return normalized;
     }
 }

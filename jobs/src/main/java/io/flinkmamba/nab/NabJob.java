@@ -1,10 +1,10 @@
 package io.flinkmamba.nab;
 
 import io.flinkmamba.jobs.anomaly.AnomalyDetection;
+import io.flinkmamba.jobs.anomaly.AnomalyOptions;
 import io.flinkmamba.jobs.anomaly.AnomalyResult;
 import io.flinkmamba.jobs.common.SourceEvent;
 import io.flinkmamba.nab.NabCorpus.Series;
-import io.flinkmamba.operator.MambaOptions;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
@@ -15,7 +15,6 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.CloseableIterator;
 
-import java.nio.file.Path;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -36,16 +35,19 @@ public final class NabJob {
     /** The rows of the runs in progress, by run id: the source reads them (the job runs in this JVM). */
     private static final Map<String, SourceEvent[]> RUNS = new ConcurrentHashMap<>();
     static final String TOPIC = "nab";
+    /** The corpus's one numeric field, as the anomaly job's mapping names it. */
+    public static final String FIELD = "value";
 
     private NabJob() {}
 
     /**
-     * Runs the corpus; {@code folds[i]} is the fold of series i, whose rows the model {@code models.get(fold)}
-     * scores, with the detector settings in {@code detector} (the {@code anomaly.*} and {@code mamba.*} options
-     * but the model folder). Returns each series' results by row.
+     * Runs the corpus; {@code folds[i]} is the fold of series i, whose rows the detector configured by
+     * {@code detectors.get(fold)} scores (the anomaly job's {@code anomaly.*}, {@code rcf.*} and {@code mamba.*}
+     * settings, the fold's model folder among them; the numeric field is {@value #FIELD}). Returns each series'
+     * results by row.
      */
-    public static Map<String, AnomalyResult[]> run(NabCorpus corpus, int[] folds, List<Path> models,
-                                                   Configuration detector, int parallelism) throws Exception {
+    public static Map<String, AnomalyResult[]> run(NabCorpus corpus, int[] folds, List<Configuration> detectors,
+                                                   int parallelism) throws Exception {
         List<Series> series = corpus.series();
         List<SourceEvent> events = new ArrayList<>();
         for (int i = 0; i < series.size(); i++) {
@@ -65,13 +67,13 @@ public final class NabJob {
         String runId = UUID.randomUUID().toString();
         RUNS.put(runId, events.toArray(SourceEvent[]::new));
         try {
-            return execute(corpus, models, detector, parallelism, runId, events.size());
+            return execute(corpus, detectors, parallelism, runId, events.size());
         } finally {
             RUNS.remove(runId);
         }
     }
 
-    private static Map<String, AnomalyResult[]> execute(NabCorpus corpus, List<Path> models, Configuration detector,
+    private static Map<String, AnomalyResult[]> execute(NabCorpus corpus, List<Configuration> detectors,
                                                         int parallelism, String runId, int rows) throws Exception {
         Configuration conf = new Configuration();
         conf.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
@@ -83,10 +85,10 @@ public final class NabJob {
                         .withTimestampAssigner((e, previous) -> e.timestamp)).setParallelism(1);
 
         DataStream<AnomalyResult> all = null;
-        for (int fold = 0; fold < models.size(); fold++) {
+        for (int fold = 0; fold < detectors.size(); fold++) {
             int f = fold;
-            Configuration foldConfig = new Configuration(detector);
-            foldConfig.set(MambaOptions.MODEL_DIR, models.get(f).toString());
+            Configuration foldConfig = new Configuration(detectors.get(f));
+            foldConfig.set(AnomalyOptions.NUMERIC_FIELDS, List.of(FIELD));
             AnomalyDetection.Streams detected = AnomalyDetection.apply(
                     source.filter(e -> e.partition == f).setParallelism(1).name("fold " + f), foldConfig, "fold-" + f + "-");
             // The filter runs beside the source: a rebalance would reorder a series' rows before the detector.

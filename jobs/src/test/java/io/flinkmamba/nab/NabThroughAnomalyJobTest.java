@@ -10,6 +10,7 @@ import io.flinkmamba.jobs.anomaly.AnomalyResult;
 import io.flinkmamba.jobs.common.JobConfig;
 import io.flinkmamba.nab.NabCorpus.Series;
 import io.flinkmamba.testing.SharedData;
+import io.flinkmamba.operator.MambaOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -48,8 +49,9 @@ class NabThroughAnomalyJobTest {
         Series series = corpus.series().get(0);
         Path model = DefaultEventModel.materialize(); // standardized input, the detector's every stage in use
 
-        AnomalyResult[] viaNab = NabJob.run(corpus, new int[] {0}, List.of(model), new Configuration(), 2)
-                .get(SERIES);
+        Configuration detector = new Configuration();
+        detector.set(MambaOptions.MODEL_DIR, model.toString());
+        AnomalyResult[] viaNab = NabJob.run(corpus, new int[] {0}, List.of(detector), 2).get(SERIES);
 
         String topics = KAFKA.topics("nab-identity", 1);
         List<String[]> records = new ArrayList<>();

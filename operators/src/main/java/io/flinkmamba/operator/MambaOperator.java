@@ -1,5 +1,6 @@
 package io.flinkmamba.operator;
 
+import io.flinkmamba.event.DefaultEventModel;
 import io.flinkmamba.engine.MambaEngine;
 import io.flinkmamba.engine.StepBatch;
 import io.flinkmamba.event.AnomalyLikelihood;
@@ -27,7 +28,6 @@ import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
 
-import java.nio.file.Path;
 
 /**
  * Runs a Mamba model once per event, per key, keeping every key's recurrent state in Flink keyed state.
@@ -94,7 +94,8 @@ public final class MambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
     @Override
     public void open() throws Exception {
         super.open();
-        OperatorModel model = OperatorModel.load(Path.of(settings.modelDir()), extractor != null);
+        // builtin:default names the shipped event model, extracted on this TaskManager.
+        OperatorModel model = OperatorModel.load(DefaultEventModel.resolve(settings.modelDir()), extractor != null);
         MambaConfig config = model.backbone().config();
         engine = EngineFactory.create(settings, model.backbone(), getRuntimeContext());
         boolean tokens = config.hasLmHead();
