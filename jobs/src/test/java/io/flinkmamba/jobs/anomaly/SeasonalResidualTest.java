@@ -136,6 +136,12 @@ class SeasonalResidualTest {
         assertEquals(0, SeasonalResidual.period(run.state));
         assertTrue(run.values.isEmpty(), "the past values are dropped once no period can come");
 
+        Run secondly = new Run(); // more rows per week than the history may hold: no period at all
+        for (double r : secondly.run(2000, 1000, r -> Math.sin(2 * Math.PI * r / 100))) {
+            assertTrue(Double.isNaN(r));
+        }
+        assertTrue(secondly.values.isEmpty());
+
         Run daily = new Run();
         for (double r : daily.run(100, 24 * HOUR, r -> Math.sin(r))) {
             assertTrue(Double.isNaN(r));
