@@ -113,12 +113,14 @@ public final class AnomalyJob {
         EventSchema schema = config.get(DetectorOptions.DETECTOR) == DetectorOptions.Kind.RCF
                 ? new EventSchema(config.get(AnomalyOptions.NUMERIC_FIELDS), null, List.of())
                 : EventModel.load(config.modelDir()).schema();
-        EventMapping mapping = EventMapping.from(config, schema.numericFields(), schema.categoricalField(), schema.categories());
+        // The mapping's names: a model's own are the same (checked), the default model's one field takes any name.
+        List<String> fields = config.get(AnomalyOptions.NUMERIC_FIELDS);
+        EventMapping mapping = EventMapping.from(config, fields, schema.categoricalField(), schema.categories());
         KafkaPipeline pipeline = new KafkaPipeline(env, config);
         DataStream<SourceEvent> events = tap.apply(pipeline.events(mapping));
         AnomalyDetection.Streams detected = AnomalyDetection.apply(events, config.configuration(), "");
         pipeline.deadLetters(detected.late(), detected.rejected());
-        pipeline.results(detected.results().map(new Results(schema.numericFields())).returns(OutputRecord.class)
+        pipeline.results(detected.results().map(new Results(fields)).returns(OutputRecord.class)
                 .uid("result-json").name("result json"));
         pipeline.finish();
     }

@@ -75,7 +75,11 @@ class AnomalyJobDetectorsTest {
         env.execute();
         List<ConsumerRecord<String, String>> out = KAFKA.consume(topics + "-out",
                 rs -> rs.size() >= KEYS * EVENTS_PER_KEY, Duration.ofSeconds(60));
-        assertEquals(KEYS * EVENTS_PER_KEY, out.size(), "one result per event");
+        if (out.size() != KEYS * EVENTS_PER_KEY) {
+            List<ConsumerRecord<String, String>> dead = KAFKA.consumeAll(topics + "-dead");
+            throw new AssertionError(out.size() + " results for " + KEYS * EVENTS_PER_KEY + " events; " + dead.size()
+                    + " dead letters" + (dead.isEmpty() ? "" : ", the first: " + dead.get(0).value()));
+        }
         ObjectMapper json = new ObjectMapper();
         Map<String, boolean[]> flags = new HashMap<>();
         Set<String> seen = new HashSet<>();
@@ -99,7 +103,8 @@ class AnomalyJobDetectorsTest {
             for (int t = from; t < SPIKE; t++) {
                 falseAlarms += key.getValue()[t] ? 1 : 0;
             }
-            assertTrue(falseAlarms <= 2, key.getKey() + ": " + falseAlarms + " false alarms before the spike");
+            assertTrue(falseAlarms <= (SPIKE - from) / 100, key.getKey() + ": " + falseAlarms
+                    + " false alarms in " + (SPIKE - from) + " steady events (at most 1%)");
         }
     }
 
