@@ -31,6 +31,8 @@ final class DetectorInputs extends KeyedProcessFunction<String, SourceEvent, Det
     private final DetectorSettings settings;
     private transient ValueState<double[]> state;
     private transient MapState<Long, Double> values;
+    /** Per field, its view of the map state (the key is the function's current one). */
+    private transient History[] histories;
 
     DetectorInputs(int fields, boolean standardize, DetectorSettings settings) {
         this.fields = fields;
@@ -44,6 +46,10 @@ final class DetectorInputs extends KeyedProcessFunction<String, SourceEvent, Det
                 PrimitiveArrayTypeInfo.DOUBLE_PRIMITIVE_ARRAY_TYPE_INFO));
         values = getRuntimeContext().getMapState(
                 new MapStateDescriptor<>("anomaly-seasonal-history", Types.LONG, Types.DOUBLE));
+        histories = new History[fields];
+        for (int f = 0; f < fields; f++) {
+            histories[f] = new History(f);
+        }
     }
 
     @Override
@@ -70,7 +76,7 @@ final class DetectorInputs extends KeyedProcessFunction<String, SourceEvent, Det
                 e.runningStd[f] = SeriesFeatures.std(s, at);
             }
             if (settings.seasonal() != null) {
-                double residual = settings.seasonal().next(s, at + SeriesFeatures.STATE_SIZE, new History(f),
+                double residual = settings.seasonal().next(s, at + SeriesFeatures.STATE_SIZE, histories[f],
                         event.timestamp, value, step.scale());
                 if (!Double.isNaN(residual)
                         && (Double.isNaN(e.seasonalResidual) || Math.abs(residual) > Math.abs(e.seasonalResidual))) {
